@@ -1,0 +1,159 @@
+"""End to end on a baked default project: `dvc repro`, MLflow, registry, metrics, re-runs,
+and both configuration flows (edit conf/ + repro; `dvc exp run -S` and a queued sweep).
+
+These tests share one baked project and run in file order: each builds on the state the
+previous one left (as a user's session would).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from helpers import run
+
+pytestmark = pytest.mark.slow
+
+STAGES = ("compose", "define", "ingest", "validate", "labels", "prepare", "baseline", "train",
+          "evaluate", "deploy", "monitor")
+
+
+def ran_stages(output: str) -> set[str]:
+    """Stages DVC says it ran (as opposed to skipped) in a repro's output."""
+    return set(re.findall(r"Running stage '([\w-]+)'", output))
+
+
+def mlflow_client(project: Path):
+    import mlflow
+    from mlflow import MlflowClient
+
+    mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
+    return MlflowClient()
+
+
+def runs_by_stage(project: Path) -> dict[str, list]:
+    client = mlflow_client(project)
+    experiment = client.get_experiment_by_name(project.name)
+    assert experiment is not None, "the project's MLflow experiment was not created"
+    runs = client.search_runs([experiment.experiment_id], max_results=1000)
+    grouped: dict[str, list] = {}
+    for r in runs:
+        grouped.setdefault(r.data.tags.get("pipeline.stage", "?"), []).append(r)
+    return grouped
+
+
+def test_first_repro_runs_every_stage_and_logs_to_mlflow(demo_project):
+    # given a freshly baked and installed project
+    # when the whole pipeline runs
+    done = run(["dvc", "repro"], demo_project)
+    # then every stage ran
+    assert ran_stages(done.stdout) == set(STAGES), done.stdout
+    # and MLflow holds one parent run with a child per logging stage, tagged
+    grouped = runs_by_stage(demo_project)
+    assert len(grouped["pipeline"]) == 1
+    parent = grouped["pipeline"][0]
+    for stage in ("define", "validate", "labels", "baseline", "train", "evaluate", "deploy",
+                  "monitor"):
+        assert stage in grouped, f"no MLflow run for stage {stage}"
+        for child in grouped[stage]:
+            assert child.data.tags["mlflow.parentRunId"] == parent.info.run_id
+            assert len(child.data.tags["git.commit"]) == 40
+            assert child.data.tags["dvc.experiment"] == "workspace"
+    assert {r.data.tags["baseline"] for r in grouped["baseline"]} >= {"prior", "logistic"}
+    train = grouped["train"][0]
+    assert train.data.metrics["valid_auc"] > 0.6
+    assert train.data.params["model.name"] == "hist_gradient_boosting"
+    evaluate = grouped["evaluate"][0]
+    for key in ("auc", "average_precision", "brier"):
+        assert 0 <= evaluate.data.metrics[key] <= 1, key
+    assert evaluate.data.tags["train_run_id"] == train.info.run_id
+
+
+def test_model_is_logged_and_registered_with_an_alias(demo_project):
+    client = mlflow_client(demo_project)
+    info = json.loads((demo_project / "models/train/model_info.json").read_text())
+    model = client.get_logged_model(info["model_id"])
+    assert model.source_run_id == info["run_id"]
+    name = "demo_lifecycle"
+    challenger = client.get_model_version_by_alias(name, "challenger")
+    assert challenger.model_id == info["model_id"] if hasattr(challenger, "model_id") else True
+    decision = json.loads((demo_project / "reports/deploy/decision.json").read_text())
+    if decision["passed"]:
+        champion = client.get_model_version_by_alias(name, "champion")
+        assert champion.version == challenger.version
+    assert decision["reasons"], "the gate must say why"
+
+
+def test_metrics_and_plots_are_declared(demo_project):
+    shown = run(["dvc", "metrics", "show"], demo_project).stdout
+    assert "reports/metrics/evaluate.json" in shown and "auc" in shown
+    run(["dvc", "plots", "show", "-o", "plots_html"], demo_project)
+    assert (demo_project / "plots_html" / "index.html").exists()
+
+
+def test_second_repro_runs_nothing(demo_project):
+    done = run(["dvc", "repro"], demo_project)
+    assert ran_stages(done.stdout) == set(), done.stdout
+
+
+def test_editing_the_evaluate_config_reruns_evaluate_and_later_only(demo_project):
+    # given a committed state
+    run(["git", "add", "-A"], demo_project)
+    run(["git", "commit", "-q", "-m", "first run"], demo_project)
+    # when one value of the evaluate group changes in conf/
+    conf = demo_project / "conf/evaluate/default.yaml"
+    conf.write_text(conf.read_text().replace("calibration_bins: 10", "calibration_bins: 8"))
+    done = run(["dvc", "repro"], demo_project)
+    # then the edit took effect and only evaluate and its dependants re-ran
+    assert ran_stages(done.stdout) == {"compose", "evaluate", "deploy"}, done.stdout
+    params = yaml.safe_load((demo_project / "params.yaml").read_text())
+    assert params["evaluate"]["calibration_bins"] == 8
+    evaluation = json.loads((demo_project / "reports/evaluate/evaluation.json").read_text())
+    assert len(evaluation["curves"]["reliability"]["mean_predicted"]) <= 8
+
+
+def test_editing_the_model_config_takes_effect(demo_project):
+    conf = demo_project / "conf/model/hist_gradient_boosting.yaml"
+    conf.write_text(conf.read_text().replace("max_leaf_nodes: 15", "max_leaf_nodes: 7"))
+    done = run(["dvc", "repro"], demo_project)
+    assert "train" in ran_stages(done.stdout)
+    assert not ran_stages(done.stdout) & {"ingest", "validate", "labels", "prepare", "baseline"}
+    grouped = runs_by_stage(demo_project)
+    latest = max(grouped["train"], key=lambda r: r.info.start_time)
+    assert latest.data.params["model.params.max_leaf_nodes"] == "7"
+    run(["git", "add", "-A"], demo_project)
+    run(["git", "commit", "-q", "-m", "smaller trees"], demo_project)
+
+
+def test_exp_run_with_override_trains_the_other_model(demo_project):
+    done = run(["dvc", "exp", "run", "-S", "model=random_forest", "-n", "rf-exp"], demo_project)
+    assert "train" in ran_stages(done.stdout)
+    grouped = runs_by_stage(demo_project)
+    rf = [r for r in grouped["train"] if r.data.tags.get("dvc.experiment") == "rf-exp"]
+    assert len(rf) == 1 and rf[0].data.params["model.name"] == "random_forest"
+    parent = rf[0].data.tags["mlflow.parentRunId"]
+    assert mlflow_client(demo_project).get_run(parent).info.run_name == "rf-exp"
+
+
+def test_queued_sweep_runs_both_models(demo_project):
+    run(["dvc", "exp", "run", "--queue", "-S", "model=logistic_regression,random_forest"],
+        demo_project)
+    run(["dvc", "queue", "start"], demo_project)
+    # `dvc queue start` returns at once: poll until the worker has emptied the queue.
+    deadline = time.time() + 1500
+    while time.time() < deadline:
+        status = run(["dvc", "queue", "status"], demo_project).stdout
+        if "Queued" not in status and "Running" not in status:
+            break
+        time.sleep(5)
+    assert "Failed" not in status, status
+    grouped = runs_by_stage(demo_project)
+    queued = {r.data.params["model.name"] for r in grouped["train"]
+              if r.data.tags.get("dvc.experiment") not in ("workspace", "rf-exp")}
+    assert queued == {"logistic_regression", "random_forest"}
+    shown = run(["dvc", "exp", "show", "--no-pager", "--csv"], demo_project).stdout
+    assert shown.count("random_forest") >= 2 and "logistic_regression" in shown

@@ -1,0 +1,91 @@
+"""Initialise a freshly generated project: git, DVC (with Hydra composition), params.yaml.
+
+Run by the template's post-generation hook when the generating Python has DVC and Hydra, else
+by hand after installing the project: ``python -m {{ cookiecutter.package_name }}.bootstrap``.
+Safe to run twice: each step is skipped when already done.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+FALLBACK_NAME = "{{ cookiecutter.author_name }}"
+FALLBACK_EMAIL = "{{ cookiecutter.author_email }}"
+
+
+def _run(args: list[str], cwd: Path) -> str:
+    """Run a command, raising with its output when it fails."""
+    done = subprocess.run(args, cwd=cwd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"`{' '.join(args)}` failed:\n{done.stdout}{done.stderr}")
+    return done.stdout.strip()
+
+
+def _git_identity(cwd: Path) -> list[str]:
+    """``-c user.name=... -c user.email=...`` when git has no identity configured."""
+    extra = []
+    for key, fallback in (("user.name", FALLBACK_NAME), ("user.email", FALLBACK_EMAIL)):
+        probe = subprocess.run(["git", "config", key], cwd=cwd, capture_output=True, text=True)
+        if not probe.stdout.strip():
+            extra += ["-c", f"{key}={fallback}"]
+    return extra
+
+
+def bootstrap(root: Path, *, use_git: bool = True, commit: bool = True) -> list[str]:
+    """Initialise git and DVC, enable Hydra composition, compose params.yaml, commit.
+
+    Args:
+        root: the project directory.
+        use_git: initialise a git repository (DVC experiments need one).
+        commit: make the first commit (only with ``use_git``).
+
+    Returns:
+        What was done, one line per step.
+    """
+    done: list[str] = []
+    dvc = [sys.executable, "-m", "dvc"]
+    if use_git and not (root / ".git").exists():
+        if shutil.which("git") is None:
+            raise RuntimeError("git is not installed; install it or answer init_git=no.")
+        _run(["git", "init", "-q", "-b", "main"], root)
+        done.append("git repository initialised (branch main)")
+    if not (root / ".dvc").exists():
+        _run([*dvc, "init", "-q", *([] if use_git else ["--no-scm"])], root)
+        done.append("DVC initialised")
+    # dvc exp run composes params.yaml from conf/ (and -S overrides) when Hydra is enabled.
+    _run([*dvc, "config", "hydra.enabled", "true"], root)
+    _run([*dvc, "config", "core.autostage", "true"], root)
+    if use_git:
+        # Experiments run in the workspace by default; queued ones copy it to a temp dir.
+        done.append("Hydra composition enabled for `dvc exp run`")
+    from .compose import compose
+
+    compose()
+    done.append("params.yaml composed from conf/")
+    if use_git and commit:
+        _run(["git", "add", "-A"], root)
+        if _run(["git", "status", "--porcelain"], root):
+            _run(["git", *_git_identity(root), "commit", "-q", "-m",
+                  "Generate project from the ML lifecycle template"], root)
+            done.append("first commit made")
+    return done
+
+
+def main() -> None:
+    """Command-line entry: ``python -m <package>.bootstrap [--no-git] [--no-commit]``."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--no-git", action="store_true", help="do not initialise git")
+    parser.add_argument("--no-commit", action="store_true", help="do not make the first commit")
+    args = parser.parse_args()
+    from .config import project_root
+
+    for line in bootstrap(project_root(), use_git=not args.no_git, commit=not args.no_commit):
+        print(f"  - {line}")
+
+
+if __name__ == "__main__":
+    main()

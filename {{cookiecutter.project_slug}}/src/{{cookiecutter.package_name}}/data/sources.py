@@ -1,0 +1,282 @@
+"""Data sources: scikit-learn's bundled breast-cancer table, the synthetic generator, own files.
+
+Nothing here downloads anything: breast cancer ships inside scikit-learn, the synthetic data is
+generated, and own files are read from disk (CSV or Parquet).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import synthetic
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+SOURCES = ("synthetic_clinical", "breast_cancer", "own_file")
+
+BREAST_CANCER_ID = "sample_id"
+BREAST_CANCER_TARGET = "malignant"
+_BREAST_CANCER_RAW = (
+    "mean radius", "mean texture", "mean perimeter", "mean area", "mean smoothness",
+    "mean compactness", "mean concavity", "mean concave points", "mean symmetry",
+    "mean fractal dimension", "radius error", "texture error", "perimeter error", "area error",
+    "smoothness error", "compactness error", "concavity error", "concave points error",
+    "symmetry error", "fractal dimension error", "worst radius", "worst texture",
+    "worst perimeter", "worst area", "worst smoothness", "worst compactness", "worst concavity",
+    "worst concave points", "worst symmetry", "worst fractal dimension",
+)  # fmt: skip
+
+
+def snake_case(name: str) -> str:
+    """Turn a column name like ``'mean concave points'`` or ``'MeanRadius'`` into snake_case.
+
+    Parameters
+    ----------
+    name
+        Original column name.
+    """
+    name = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", str(name).strip())
+    return re.sub(r"[^0-9a-zA-Z]+", "_", name).strip("_").lower()
+
+
+BREAST_CANCER_FEATURES = tuple(snake_case(c) for c in _BREAST_CANCER_RAW)
+# Texture is what a change of imaging device would move first (documented batch drift).
+BREAST_CANCER_SHIFT_FEATURES = tuple(c for c in BREAST_CANCER_FEATURES if "texture" in c)
+
+
+class DataSourceError(ValueError):
+    """A data source could not be read; the message names the file and what to do."""
+
+
+class DataFileNotFoundError(DataSourceError, FileNotFoundError):
+    """The configured data file does not exist."""
+
+
+SUPPORTED_SUFFIXES = {".csv": "csv", ".csv.gz": "csv", ".parquet": "parquet", ".pq": "parquet"}
+
+
+def load_breast_cancer() -> pd.DataFrame:
+    """Load the Wisconsin breast-cancer table bundled with scikit-learn (offline).
+
+    Returns
+    -------
+    pandas.DataFrame
+        569 rows: ``sample_id`` (0..568), 30 snake_case numeric features and ``malignant``
+        (1 = malignant, 212 rows; scikit-learn's own target codes malignant as 0).
+    """
+    import pandas as pd
+    from sklearn.datasets import load_breast_cancer as sk_load
+
+    bunch = sk_load(as_frame=True)
+    features = bunch.data.rename(columns=snake_case)
+    frame = pd.concat(
+        [
+            pd.DataFrame({BREAST_CANCER_ID: np.arange(len(features), dtype=np.int64)}),
+            features,
+            pd.DataFrame({BREAST_CANCER_TARGET: (bunch.target.to_numpy() == 0).astype(np.int64)}),
+        ],
+        axis=1,
+    )
+    return frame
+
+
+def breast_cancer_batch(
+    n: int, seed: int, covariate_shift: float = 0.0, prior_shift: float = 0.0
+) -> pd.DataFrame:
+    """A "production" batch resampled from the breast-cancer table.
+
+    Rows are drawn with replacement (malignant rows weighted by ``exp(prior_shift)``), every
+    feature gets Gaussian jitter of 5% of its standard deviation so rows are not exact copies,
+    and the texture features are moved by ``covariate_shift`` standard deviations. Ids follow
+    the synthetic batch scheme and never collide with the table's ids.
+
+    Parameters
+    ----------
+    n
+        Number of rows.
+    seed
+        Random seed.
+    covariate_shift
+        Shift of the texture features in standard deviations.
+    prior_shift
+        Log-odds change of the share of malignant rows.
+    """
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+        raise ValueError(f"n must be a positive integer (got {n!r}); set data.batch.n_rows")
+    base = load_breast_cancer()
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 7]))
+    weights = np.where(base[BREAST_CANCER_TARGET].to_numpy() == 1, np.exp(prior_shift), 1.0)
+    rows = rng.choice(len(base), size=n, replace=True, p=weights / weights.sum())
+    batch = base.iloc[rows].reset_index(drop=True)
+    sd = base[list(BREAST_CANCER_FEATURES)].std().to_numpy()
+    values = batch[list(BREAST_CANCER_FEATURES)].to_numpy()
+    values = values + 0.05 * sd * rng.standard_normal(values.shape)
+    shift_idx = [BREAST_CANCER_FEATURES.index(c) for c in BREAST_CANCER_SHIFT_FEATURES]
+    values[:, shift_idx] += covariate_shift * sd[shift_idx]
+    batch[list(BREAST_CANCER_FEATURES)] = np.clip(values, 0.0, None)  # all features are >= 0
+    batch[BREAST_CANCER_ID] = (
+        synthetic.BATCH_ID_OFFSET + int(seed) * synthetic.MAX_BATCH_ROWS + np.arange(1, n + 1)
+    )
+    return batch
+
+
+def _table_kind(path: Path) -> str | None:
+    """``'csv'`` / ``'parquet'`` from the file name, or None when unsupported."""
+    name = path.name.lower()
+    for suffix, kind in SUPPORTED_SUFFIXES.items():
+        if name.endswith(suffix):
+            return kind
+    return None
+
+
+def read_table(path: str | Path, *, config_key: str = "data.path") -> pd.DataFrame:
+    """Read a CSV (``.csv``, ``.csv.gz``) or Parquet (``.parquet``, ``.pq``) file.
+
+    Parameters
+    ----------
+    path
+        File to read.
+    config_key
+        Config key that set ``path``, named in error messages so the user knows what to fix.
+
+    Raises
+    ------
+    DataFileNotFoundError
+        The file does not exist (also a FileNotFoundError).
+    DataSourceError
+        Unsupported suffix, empty file (no bytes or no data rows) or unreadable content.
+    """
+    import pandas as pd
+
+    p = Path(path)
+    where = f"{p} (set by config key '{config_key}')"
+    if not p.exists():
+        raise DataFileNotFoundError(
+            f"Data file not found: {p} (looked in {p.resolve()}). It is set by config key "
+            f"'{config_key}': correct it in the data config or on the command line, e.g. "
+            f"{config_key}=data/raw/my_table.csv"
+        )
+    kind = _table_kind(p)
+    if kind is None:
+        raise DataSourceError(
+            f"Unsupported file type for {where}: use one of "
+            f"{', '.join(SUPPORTED_SUFFIXES)} (convert the file, or rename it if it already "
+            "is CSV or Parquet)"
+        )
+    if p.is_dir():
+        raise DataSourceError(f"{where} is a directory; point '{config_key}' at a file")
+    if p.stat().st_size == 0:
+        raise DataSourceError(f"Data file is empty (0 bytes): {where}; export the data again")
+    try:
+        frame = pd.read_csv(p) if kind == "csv" else pd.read_parquet(p)
+    except pd.errors.EmptyDataError as exc:
+        raise DataSourceError(
+            f"Data file is empty (no header, no rows): {where}; export the data again"
+        ) from exc
+    except Exception as exc:  # parser, decoding, arrow and permission errors all land here
+        raise DataSourceError(
+            f"Could not read {where} as {kind}: {type(exc).__name__}: {exc}. Check that the "
+            f"file really is {kind} (not e.g. an Excel file renamed) and is readable"
+        ) from exc
+    if len(frame) == 0:
+        raise DataSourceError(
+            f"Data file has a header but no data rows: {where} (columns: "
+            f"{', '.join(map(str, frame.columns[:20]))}); export the data again"
+        )
+    return frame
+
+
+def _batch_settings(cfg: Mapping[str, Any]) -> Mapping[str, Any]:
+    batch = cfg.get("batch")
+    if batch is None:
+        raise ValueError(
+            f"data.batch is not set for source '{cfg.get('source')}': add a batch section "
+            "(n_rows, seed, covariate_shift, prior_shift, concept_shift) to the data config"
+        )
+    return batch
+
+
+def load_dataset(cfg: Mapping[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Load the configured training data set.
+
+    Parameters
+    ----------
+    cfg
+        The ``data`` config: ``source`` plus the source's keys (``n_rows``, ``seed``,
+        ``label_noise``, ``prevalence`` for synthetic_clinical; ``path`` for own_file).
+
+    Returns
+    -------
+    data, truth
+        ``truth`` is the ground-truth frame of the synthetic source and None otherwise.
+    """
+    source = cfg.get("source")
+    if source == "synthetic_clinical":
+        return synthetic.generate(
+            n=int(cfg.get("n_rows", 20000)),
+            seed=int(cfg.get("seed", 0)),
+            label_noise=float(cfg.get("label_noise", 0.05)),
+            prevalence=float(cfg.get("prevalence", 0.2)),
+        )
+    if source == "breast_cancer":
+        return load_breast_cancer(), None
+    if source == "own_file":
+        if not cfg.get("path"):
+            raise ValueError("data.path is not set: give the CSV/Parquet file of source own_file")
+        return read_table(cfg["path"], config_key="data.path"), None
+    raise ValueError(f"unknown data.source {source!r}: use one of {', '.join(SOURCES)}")
+
+
+def load_batch(cfg: Mapping[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Load the configured "production" batch (for scoring and monitoring).
+
+    Parameters
+    ----------
+    cfg
+        The ``data`` config: ``batch`` (``n_rows``, ``seed``, ``covariate_shift``,
+        ``prior_shift``, ``concept_shift``) for the built-in sources, ``batch_path`` for
+        own_file.
+
+    Returns
+    -------
+    data, truth
+        ``truth`` is the ground-truth frame of the synthetic source and None otherwise.
+    """
+    source = cfg.get("source")
+    if source == "own_file":
+        if not cfg.get("batch_path"):
+            raise ValueError(
+                "data.batch_path is not set: give a CSV/Parquet file of new rows to score "
+                "(same columns as data.path; the target may be missing)"
+            )
+        return read_table(cfg["batch_path"], config_key="data.batch_path"), None
+    if source not in SOURCES:
+        raise ValueError(f"unknown data.source {source!r}: use one of {', '.join(SOURCES)}")
+    batch = _batch_settings(cfg)
+    n = int(batch.get("n_rows", 5000))
+    seed = int(batch.get("seed", 1))
+    covariate_shift = float(batch.get("covariate_shift", 0.0))
+    prior_shift = float(batch.get("prior_shift", 0.0))
+    concept_shift = float(batch.get("concept_shift", 0.0))
+    if source == "breast_cancer":
+        if concept_shift != 0.0:
+            raise ValueError(
+                "data.batch.concept_shift is only available for source synthetic_clinical "
+                "(breast_cancer has no known generating model); set it to 0"
+            )
+        return breast_cancer_batch(n, seed, covariate_shift, prior_shift), None
+    return synthetic.generate_batch(
+        n,
+        seed,
+        covariate_shift,
+        prior_shift,
+        concept_shift,
+        label_noise=float(cfg.get("label_noise", 0.05)),
+        prevalence=float(cfg.get("prevalence", 0.2)),
+    )

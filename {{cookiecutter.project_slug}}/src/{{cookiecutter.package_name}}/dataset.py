@@ -1,0 +1,91 @@
+"""Reading the prepared tables as model inputs: features, labels and ids, by the saved schema."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .config import project_root
+from .io import read_json, read_parquet
+from .paths import SCHEMA, split_path
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+
+def load_schema() -> dict[str, Any]:
+    """The dataset's schema written by ``validate`` (feature lists, target, id column...)."""
+    return read_json(project_root() / SCHEMA)
+
+
+def numeric_features(schema: dict[str, Any]) -> list[str]:
+    """Numeric feature columns, in schema order."""
+    return list(schema["numeric"])
+
+
+def categorical_features(schema: dict[str, Any]) -> list[str]:
+    """Categorical feature columns, in schema order (the schema may map them to categories)."""
+    return list(schema["categorical"])
+
+
+def feature_columns(schema: dict[str, Any]) -> list[str]:
+    """All model input columns: numeric then categorical."""
+    return numeric_features(schema) + categorical_features(schema)
+
+
+def model_inputs(frame: pd.DataFrame, schema: dict[str, Any]) -> pd.DataFrame:
+    """The feature columns in the types the pipeline and its MLflow signature expect.
+
+    Numeric columns become float64 (missing as NaN), categorical columns plain Python strings
+    (missing as None), so that a JSON request to the served model matches the signature.
+
+    Args:
+        frame: a table holding at least the feature columns.
+        schema: the dataset schema.
+    """
+    import pandas as pd
+
+    inputs = {}
+    for column in numeric_features(schema):
+        inputs[column] = pd.to_numeric(frame[column], errors="raise").astype("float64")
+    for column in categorical_features(schema):
+        values = frame[column].astype(object)
+        inputs[column] = values.where(values.notna(), None).map(
+            lambda v: v if v is None else str(v)
+        ).astype(object)
+    return pd.DataFrame(inputs, index=frame.index)
+
+
+def load_split(name: str, schema: dict[str, Any]) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """One split as ``(X, y, ids)``.
+
+    Args:
+        name: ``train``, ``valid`` or ``test``.
+        schema: the dataset schema.
+    """
+    frame = read_parquet(project_root() / split_path(name))
+    y = frame[schema["target"]].to_numpy(dtype="int8")
+    ids = frame[schema["id_column"]].to_numpy()
+    return model_inputs(frame, schema), y, ids
+
+
+def load_corrected(params: dict[str, Any], schema: dict[str, Any]) -> tuple[pd.DataFrame, dict]:
+    """The validated data with the reviewed label corrections applied.
+
+    Args:
+        params: the composed parameters (``prepare.corrections_file``).
+        schema: the dataset schema.
+
+    Returns:
+        The corrected table and the counts of corrections applied.
+    """
+    from .config import get
+    from .label_quality import apply_corrections, read_corrections
+    from .paths import VALIDATED
+
+    frame = read_parquet(project_root() / VALIDATED)
+    path = project_root() / str(get(params, "prepare.corrections_file"))
+    corrections = read_corrections(path)
+    return apply_corrections(
+        frame, corrections, id_col=schema["id_column"], target=schema["target"], source=str(path)
+    )

@@ -1,0 +1,38 @@
+"""Errors a user can act on, and the wrapper that turns them into one clear message."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+
+
+class UserError(Exception):
+    """A problem in the user's data, configuration or environment.
+
+    The message must name the file, column or key at fault and say what to do. Stages print it
+    without a traceback and exit with status 1, so DVC stops and keeps the last good outputs.
+    """
+
+
+class ConfigError(UserError):
+    """A missing or invalid configuration key (the message names the key and its conf/ file)."""
+
+
+def run_stage(main: Callable[[], object], stage: str) -> None:
+    """Run a stage's ``main`` and exit cleanly on user errors.
+
+    Args:
+        main: the stage body; it reads its own parameters.
+        stage: the stage name shown in messages.
+    """
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s [" + stage + "] %(message)s", datefmt="%H:%M:%S"
+    )
+    try:
+        main()
+    except (UserError, ValueError, FileNotFoundError) as error:
+        # ValueError covers the validation errors of the data, metrics and label modules, whose
+        # messages name the column and rule; a KeyboardInterrupt or a bug keeps its traceback.
+        print(f"\n[{stage}] ERROR: {error}\n", file=sys.stderr)
+        sys.exit(1)

@@ -1,0 +1,165 @@
+"""Stage ``monitor`` (step 7): a batch of incoming data against the training reference.
+
+Scores the batch with the trained pipeline, then: per-feature drift (PSI on reference
+quantiles, KS, chi-square, Jensen-Shannon), prediction drift, a label-free performance estimate
+from the calibrated probabilities, the real performance when the batch has labels, and a
+verdict (``ok``, ``watch``, ``retrain``, ``investigate-data``) with reasons that say which step
+to go back to. ``reports/monitor/history.csv`` keeps one row per batch across runs.
+
+    python -m {{ cookiecutter.package_name }}.monitor                    # the pipeline's batch
+    python -m {{ cookiecutter.package_name }}.monitor --batch new.csv    # any file (with or without labels)
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from .config import get, load_params, project_root
+from .errors import run_stage
+from .io import write_json, write_text
+from .paths import MODEL_FILE, RAW_BATCH, REFERENCE_PROFILE, metrics_path
+
+log = logging.getLogger(__name__)
+OUT_DIR = "reports/monitor/latest"
+HISTORY = "reports/monitor/history.csv"
+
+# Where each verdict sends the user back to.
+NEXT_STEP = {
+    "ok": "Nothing to do; keep monitoring.",
+    "watch": "Keep watching: monitor the next batches closely; collect labels for this batch.",
+    "retrain": "Go back to step 4: add the labelled batch to the training data (see README, "
+               "'The loop') and `dvc repro`; the gate compares the new model with the champion.",
+    "investigate-data": "Go back to step 2: the batch has data-quality problems (see reasons); "
+                        "fix the source or the schema before trusting any prediction.",
+}
+
+
+def monitor_batch(batch, params: dict, name: str) -> dict:
+    """Score a batch and judge it against the reference.
+
+    Args:
+        batch: the incoming table (features, optionally the target column).
+        params: the composed parameters (``monitor`` group).
+        name: the batch's name in the history.
+    """
+    import numpy as np
+
+    from .dataset import load_schema, model_inputs
+    from .monitoring import assess_performance, compute_drift, decide, load_reference
+    from .monitoring import resolve_thresholds
+    from .train import load_skops
+
+    root = project_root()
+    schema = load_schema()
+    thresholds = resolve_thresholds(get(params, "monitor.thresholds", {}) or {})
+    reference = load_reference(root / REFERENCE_PROFILE)
+    model = load_skops(root / MODEL_FILE)
+    from .score import check_columns
+
+    inputs = check_columns(batch, schema, Path(name))
+    p = model.predict_proba(inputs)[:, 1]
+    target = schema["target"]
+    y = batch[target].to_numpy(dtype=float) if target in batch else None
+    if y is not None and np.isnan(y).all():
+        y = None
+    drift = compute_drift(model_inputs(batch, schema), p, reference, thresholds)
+    performance = assess_performance(p, y, reference, thresholds)
+    verdict = decide(drift, performance, reference, thresholds)
+    return {"batch": name, "n": int(len(batch)), "labelled": y is not None,
+            "verdict": verdict, "drift": drift, "performance": performance,
+            "next_step": NEXT_STEP[verdict["verdict"]]}
+
+
+def render_report(result: dict) -> str:
+    """A short Markdown report of one batch."""
+    verdict = result["verdict"]
+    lines = [
+        f"# Monitoring: batch `{result['batch']}` ({result['n']:,} rows)",
+        "",
+        f"## Verdict: **{verdict['verdict']}**",
+        "",
+        *[f"- {reason}" for reason in verdict["reasons"]],
+        "",
+        f"**Next step:** {result['next_step']}",
+        "",
+        "## Drift per feature",
+        "",
+        "| feature | status | PSI | KS / JS | adj. p-value |",
+        "|---|---|---|---|---|",
+    ]
+    for feature, entry in sorted(result["drift"]["features"].items(),
+                                 key=lambda kv: -(kv[1].get("psi") or 0)):
+        stat = entry.get("ks_statistic", entry.get("js_distance"))
+        lines.append(
+            f"| {feature} | {entry.get('status')} | {_fmt(entry.get('psi'))} | {_fmt(stat)} | "
+            f"{_fmt(entry.get('pvalue_adjusted'))} |"
+        )
+    expected = result["performance"]["expected"]
+    lines += ["", "## Performance", "",
+              f"- Label-free estimate: AUC {_fmt(expected.get('auc'))}, "
+              f"prevalence {_fmt(expected.get('prevalence'))}"]
+    observed = result["performance"].get("observed") or {}
+    if observed:
+        ci = observed.get("auc_ci") or [None, None]
+        lines.append(f"- With labels: AUC {_fmt(observed.get('auc'))} "
+                     f"[{_fmt(ci[0])}, {_fmt(ci[1])}], prevalence "
+                     f"{_fmt(observed.get('prevalence'))}")
+    lines += ["", "Trend across batches: `reports/monitor/history.csv` and `history.png`.", ""]
+    return "\n".join(lines)
+
+
+def _fmt(value) -> str:
+    return "-" if value is None else f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def main() -> None:
+    """Monitor the configured (or given) batch; write the report, history and metrics."""
+    parser = argparse.ArgumentParser(description="Monitor a batch against the reference.")
+    parser.add_argument("--batch", type=Path, help="CSV/Parquet batch (default: the pipeline's)")
+    args = parser.parse_args()
+
+    from .monitoring import append_history, summary_row
+    from .score import read_input
+
+    params = load_params()
+    root = project_root()
+    path = args.batch or root / RAW_BATCH
+    name = get(params, "monitor.batch_name", None) or path.stem
+    batch = read_input(path)
+    log.info("monitoring %s (%d rows)", path, len(batch))
+    result = monitor_batch(batch, params, name)
+    verdict = result["verdict"]["verdict"]
+    log.info("verdict: %s", verdict)
+    for reason in result["verdict"]["reasons"]:
+        log.info("  - %s", reason)
+
+    out = root / OUT_DIR
+    write_json(out / "monitoring.json", result)
+    write_text(out / "report.md", render_report(result))
+    append_history(root / HISTORY, name, summary_row(
+        result["drift"], result["performance"], result["verdict"]))
+    from .plots import plot_history
+
+    plot_history(root / HISTORY, out / "history.png")
+    summary = result["drift"]["summary"]
+    metrics = {"verdict": verdict, "n_drift_features": summary["n_drift"],
+               "max_psi": summary["max_psi"], "prediction_psi": summary["prediction_psi"],
+               "expected_auc": result["performance"]["expected"]["auc"]}
+    if args.batch is None:
+        write_json(root / metrics_path("monitor"), metrics)
+
+    import mlflow
+
+    from .tracking import stage_run
+
+    with stage_run("monitor", params, groups=("monitor",),
+                   extra_tags={"monitor.verdict": verdict, "monitor.batch": name}):
+        mlflow.log_metrics({k: float(v) for k, v in metrics.items()
+                            if isinstance(v, int | float) and v is not None})
+        mlflow.log_artifacts(str(out), "monitor")
+
+
+if __name__ == "__main__":
+    run_stage(main, "monitor")

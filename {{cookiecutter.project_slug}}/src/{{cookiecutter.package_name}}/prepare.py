@@ -1,0 +1,55 @@
+"""Stage ``prepare`` (step 3): apply reviewed label corrections, split, check for leakage.
+
+Splits are stratified, grouped (no group in two splits) or time-based (no future rows in
+training), from ``conf/prepare/``. The leakage check fails the stage loudly. Imputation,
+encoding and scaling are *not* done here: they are fitted inside the model pipeline.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from .config import get, load_params, project_root
+from .dataset import feature_columns, load_corrected, load_schema
+from .errors import run_stage
+from .io import write_json, write_table
+from .paths import SPLITS, metrics_path, split_path
+
+log = logging.getLogger(__name__)
+
+
+def main() -> None:
+    """Correct, split and check; write ``data/processed/{train,valid,test}.parquet``."""
+    from .splits import check_leakage, split
+
+    params = load_params()
+    schema = load_schema()
+    cfg = get(params, "prepare.split")
+    frame, applied = load_corrected(params, schema)
+    if applied.get("relabelled") or applied.get("excluded"):
+        log.info("corrections applied: %s", applied)
+    group_col = cfg.get("group_column") or None
+    time_col = cfg.get("time_column") or None
+    strategy = get(params, "prepare.split.strategy", choices=("stratified", "grouped", "time"))
+    splits = split(
+        frame, strategy=strategy, target=schema["target"],
+        test_size=float(cfg["test_size"]), valid_size=float(cfg["valid_size"]),
+        seed=int(cfg["seed"]), group_col=group_col, time_col=time_col,
+    )
+    leakage = check_leakage(
+        splits, id_col=schema["id_column"], group_col=group_col, time_col=time_col,
+        target=schema["target"], feature_cols=feature_columns(schema),
+    )
+    for warning in leakage.get("warnings", []):
+        log.warning(warning)
+    metrics = {"corrections": applied}
+    for name in SPLITS:
+        part = splits[name]
+        write_table(project_root() / split_path(name), part)
+        metrics[name] = {"rows": len(part), "prevalence": round(float(part[schema["target"]].mean()), 6)}
+        log.info("%-5s %7d rows, prevalence %.3f", name, len(part), metrics[name]["prevalence"])
+    write_json(project_root() / metrics_path("prepare"), metrics)
+
+
+if __name__ == "__main__":
+    run_stage(main, "prepare")

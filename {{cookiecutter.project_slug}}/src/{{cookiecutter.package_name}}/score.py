@@ -1,0 +1,101 @@
+"""Batch scoring with the champion model.
+
+    python -m {{ cookiecutter.package_name }}.score INPUT.csv|.parquet --output OUT.csv|.parquet
+
+Writes the input's id column (if present), P(positive), the decision at the operating threshold
+chosen by the error analysis (stored on the model version), the model version, the threshold and a timestamp. Bad input (a
+missing feature column, a non-numeric value in a numeric column) is a clear error naming the file
+and column; nothing is written then.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .config import load_params
+from .errors import UserError, run_stage
+from .io import write_table
+
+log = logging.getLogger(__name__)
+
+
+def read_input(path: Path):
+    """Read the file to score, with errors that name it."""
+    import pandas as pd
+
+    if not path.exists():
+        raise UserError(f"{path}: no such file; give the CSV or Parquet file to score.")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            frame = pd.read_csv(path)
+        elif suffix in (".parquet", ".pq"):
+            frame = pd.read_parquet(path)
+        else:
+            raise UserError(f"{path}: unsupported file type '{suffix}'; use .csv or .parquet.")
+    except (ValueError, OSError) as error:
+        if isinstance(error, UserError):
+            raise
+        raise UserError(f"{path}: cannot be read ({error}).") from error
+    if frame.empty:
+        raise UserError(f"{path}: the file has no rows to score.")
+    return frame
+
+
+def check_columns(frame, schema: dict, source: Path):
+    """Model inputs in the served types, or a clear error naming the missing/bad column."""
+    import pandas as pd
+
+    from .dataset import feature_columns, model_inputs
+
+    missing = [c for c in feature_columns(schema) if c not in frame]
+    if missing:
+        raise UserError(f"{source}: missing feature column(s) {missing}; the model needs "
+                        f"{feature_columns(schema)}.")
+    for column in schema["numeric"]:
+        bad = pd.to_numeric(frame[column], errors="coerce").isna() & frame[column].notna()
+        if bad.any():
+            examples = frame.loc[bad, column].astype(str).head(3).tolist()
+            raise UserError(f"{source}: column '{column}' must be numeric; found {examples}.")
+    return model_inputs(frame, schema)
+
+
+def main() -> None:
+    """Score a file with the champion and write the predictions."""
+    parser = argparse.ArgumentParser(description="Score a file with the champion model.")
+    parser.add_argument("input", type=Path, help="CSV or Parquet file with the feature columns")
+    parser.add_argument("--output", type=Path, required=True, help="CSV or Parquet to write")
+    args = parser.parse_args()
+
+    import mlflow
+    from mlflow import MlflowClient
+
+    from .dataset import load_schema
+    from .registry import CHAMPION, alias_version, champion_uri, model_name
+
+    params = load_params()
+    schema = load_schema()
+    frame = read_input(args.input)
+    inputs = check_columns(frame, schema, args.input)
+    uri = champion_uri(params)
+    version = alias_version(MlflowClient(), model_name(params), CHAMPION)
+    # The operating threshold travels with the version (set by deploy), not the latest evaluation.
+    threshold = float(version.tags.get("threshold", "0.5"))
+    log.info("scoring %d rows with %s (version %s)", len(frame), uri, version.version)
+    model = mlflow.sklearn.load_model(uri)
+    p = model.predict_proba(inputs)[:, 1]
+    out = frame[[schema["id_column"]]].copy() if schema["id_column"] in frame else frame.iloc[:, :0]
+    out["probability"] = p
+    out["decision"] = (p >= threshold).astype(int)
+    out["threshold"] = threshold
+    out["model_version"] = int(version.version)
+    out["scored_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    write_table(args.output, out)
+    log.info("wrote %s", args.output)
+
+
+if __name__ == "__main__":
+    run_stage(main, "score")

@@ -1,0 +1,199 @@
+"""Stage ``train`` (step 4): fit the configured model pipeline and log it to MLflow.
+
+Fits preprocessing + classifier on the train split, optionally recalibrates on the validation
+split, writes predictions for valid and test (the error analysis reads them), the monitoring
+reference profile, and the model: locally (``models/train/model.skops``) and in MLflow (skops
+serialisation, signature, input example, pinned requirements). ``model_info.json`` hands the run
+and model ids to later stages.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from .config import get, load_params, project_root
+from .dataset import categorical_features, load_schema, load_split, numeric_features
+from .errors import run_stage
+from .io import atomic_path, write_json, write_table
+from .paths import MODEL_FILE, MODEL_INFO, MODEL_PREDICTIONS, REFERENCE_PROFILE, metrics_path
+
+log = logging.getLogger(__name__)
+RECALIBRATION = ("none", "sigmoid", "isotonic")
+# The serving environment is the project's own; these are what the pipeline needs to load.
+MODEL_REQUIREMENTS = ("scikit-learn", "skops", "numpy", "pandas", "scipy")
+
+
+def fit_model(params: dict[str, Any], schema: dict[str, Any], X, y, X_valid=None, y_valid=None):
+    """Fit the pipeline of ``model`` + ``prepare.preprocessing``, recalibrated if configured.
+
+    Args:
+        params: the composed parameters.
+        schema: the dataset schema.
+        X: training features; y: training labels.
+        X_valid: validation features, used only for recalibration.
+        y_valid: validation labels.
+    """
+    from .models import build_pipeline
+
+    pipeline = build_pipeline(
+        numeric_features(schema), categorical_features(schema),
+        get(params, "prepare.preprocessing"), get(params, "model"), int(get(params, "train.seed")),
+    )
+    pipeline.fit(X, y)
+    method = get(params, "train.recalibration", choices=RECALIBRATION)
+    if method == "none":
+        return pipeline
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.frozen import FrozenEstimator
+
+    # The fitted pipeline is frozen; only the calibration map is learnt, on rows it never saw.
+    calibrated = CalibratedClassifierCV(FrozenEstimator(pipeline), method=method)
+    return calibrated.fit(X_valid, y_valid)
+
+
+def positive_probability(model, X):
+    """P(y = 1) for each row of ``X``."""
+    return model.predict_proba(X)[:, 1]
+
+
+def save_skops(model, path) -> list[str]:
+    """Save with skops atomically; return the types a loader must trust (our own functions).
+
+    Args:
+        model: the fitted estimator.
+        path: the destination ``.skops`` file.
+    """
+    import skops.io as sio
+
+    with atomic_path(path) as tmp:
+        sio.dump(model, tmp)
+    return sio.get_untrusted_types(file=path)
+
+
+def load_skops(path):
+    """Load a model this project saved (its own types are trusted, nothing else)."""
+    import skops.io as sio
+
+    from .errors import UserError
+
+    if not path.exists():
+        raise UserError(f"{path} does not exist: run `dvc repro train`.")
+    untrusted = sio.get_untrusted_types(file=path)
+    foreign = [t for t in untrusted if not t.startswith(__package__ + ".")]
+    if foreign:
+        raise UserError(f"{path} holds types this project did not write: {foreign}.")
+    return sio.load(path, trusted=untrusted)
+
+
+def importance(model, X, y, cfg: dict[str, Any], seed: int):
+    """Permutation importance (drop in ROC AUC) on a sample of the validation split."""
+    import pandas as pd
+    from sklearn.inspection import permutation_importance
+
+    repeats = int(cfg.get("n_repeats", 5))
+    if repeats <= 0:
+        return pd.DataFrame(columns=["feature", "importance", "std"])
+    rows = min(len(X), int(cfg.get("max_rows", 5000)))
+    sample = X.sample(n=rows, random_state=seed) if rows < len(X) else X
+    y_sample = pd.Series(y, index=X.index).loc[sample.index].to_numpy()
+    result = permutation_importance(
+        model, sample, y_sample, scoring="roc_auc", n_repeats=repeats, random_state=seed
+    )
+    table = pd.DataFrame({
+        "feature": sample.columns, "importance": result.importances_mean,
+        "std": result.importances_std,
+    })
+    return table.sort_values("importance", ascending=False, ignore_index=True)
+
+
+def main() -> None:
+    """Fit, predict valid and test, save and log the model and its reference profile."""
+    import pandas as pd
+    from sklearn.metrics import brier_score_loss, roc_auc_score
+
+    params = load_params()
+    schema = load_schema()
+    root = project_root()
+    X_train, y_train, _ = load_split("train", schema)
+    X_valid, y_valid, ids_valid = load_split("valid", schema)
+    X_test, y_test, ids_test = load_split("test", schema)
+
+    model_name = get(params, "model.name")
+    log.info("fitting %s on %d rows x %d features", model_name, len(X_train), X_train.shape[1])
+    started = time.perf_counter()
+    model = fit_model(params, schema, X_train, y_train, X_valid, y_valid)
+    fit_seconds = time.perf_counter() - started
+    log.info("fitted in %.1f s", fit_seconds)
+
+    p_valid = positive_probability(model, X_valid)
+    p_test = positive_probability(model, X_test)
+    p_train = positive_probability(model, X_train)
+    predictions = pd.concat([
+        pd.DataFrame({"id": ids_valid, "split": "valid", "y": y_valid, "p": p_valid}),
+        pd.DataFrame({"id": ids_test, "split": "test", "y": y_test, "p": p_test}),
+    ], ignore_index=True)
+    write_table(root / MODEL_PREDICTIONS, predictions)
+    metrics = {
+        "train_auc": roc_auc_score(y_train, p_train),
+        "valid_auc": roc_auc_score(y_valid, p_valid),
+        "train_brier": brier_score_loss(y_train, p_train),
+        "valid_brier": brier_score_loss(y_valid, p_valid),
+        "fit_seconds": fit_seconds,
+    }
+    metrics = {k: round(float(v), 6) for k, v in metrics.items()}
+    log.info("valid AUC %.3f, Brier %.4f", metrics["valid_auc"], metrics["valid_brier"])
+
+    seed = int(get(params, "train.seed"))
+    ranking = importance(model, X_valid, y_valid, get(params, "train.permutation_importance"), seed)
+    write_table(root / "reports/train/importance.csv", ranking)
+
+    from .monitoring.reference import build_reference, save_reference
+
+    reference = build_reference(
+        X_test, p_test, y_test,
+        numeric=numeric_features(schema), categorical=categorical_features(schema),
+    )
+    save_reference(reference, root / REFERENCE_PROFILE)
+
+    trusted = save_skops(model, root / MODEL_FILE)
+    info = log_to_mlflow(params, model, X_train, p_train, metrics, ranking, trusted)
+    write_json(root / MODEL_INFO, {**info, "model_name": model_name, "trusted_types": trusted})
+    write_json(root / metrics_path("train"), metrics)
+
+
+def log_to_mlflow(params, model, X_train, p_train, metrics, ranking, trusted) -> dict[str, str]:
+    """Log parameters, metrics, importance and the model; return the ids later stages need."""
+    import mlflow
+    from mlflow.models import infer_signature
+
+    from .tracking import stage_run
+
+    with stage_run("train", params, run_name=f"train-{get(params, 'model.name')}") as run:
+        mlflow.log_metrics(metrics)
+        mlflow.log_table(ranking, "importance.json")
+        info = {"run_id": run.info.run_id, "model_id": "", "model_uri": ""}
+        if not get(params, "train.log_model", True):
+            return info
+        example = X_train.head(5)
+        signature = infer_signature(X_train.head(500), model.predict_proba(X_train.head(500)))
+        logged = mlflow.sklearn.log_model(
+            model, name="model", serialization_format="skops", skops_trusted_types=trusted,
+            signature=signature, input_example=example, pyfunc_predict_fn="predict_proba",
+            pip_requirements=_requirements(),
+        )
+        info.update(model_id=logged.model_id, model_uri=logged.model_uri)
+        log.info("logged model %s", logged.model_uri)
+    return info
+
+
+def _requirements() -> list[str]:
+    """Pinned requirements of the logged model (inferring them spawns a process: slow)."""
+    from importlib.metadata import version
+
+    return [f"{name}=={version(name)}" for name in MODEL_REQUIREMENTS]
+
+
+if __name__ == "__main__":
+    run_stage(main, "train")

@@ -1,0 +1,119 @@
+"""Performance estimates and intervals checked against brute force and published values."""
+
+import math
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+
+from {{ cookiecutter.package_name }}.monitoring.performance import (
+    auc_delong,
+    expected_auc,
+    expected_performance,
+    intercept_shift,
+    logistic_recalibration,
+    observed_performance,
+    wilson_interval,
+)
+
+
+def _tied_scores(n: int, seed: int):
+    rng = np.random.default_rng(seed)
+    p = np.round(rng.beta(2, 5, size=n), 1)  # rounding creates many ties
+    y = (rng.random(n) < p).astype(float)
+    return y, p
+
+
+def test_delong_matches_brute_force_structural_components():
+    # given 300 labelled scores with ties
+    y, s = _tied_scores(300, 0)
+    pos, neg = s[y == 1], s[y == 0]
+    # when the O(n^2) pair kernel gives AUC and DeLong variance
+    kernel = (pos[:, None] > neg[None, :]) + 0.5 * (pos[:, None] == neg[None, :])
+    v_pos, v_neg = kernel.mean(axis=1), kernel.mean(axis=0)
+    var = v_pos.var(ddof=1) / pos.size + v_neg.var(ddof=1) / neg.size
+    auc, se = auc_delong(y, s)
+    # then the fast mid-rank version agrees, and the AUC equals sklearn's
+    assert auc == pytest.approx(kernel.mean(), rel=1e-12)
+    assert auc == pytest.approx(roc_auc_score(y, s), rel=1e-12)
+    assert se == pytest.approx(math.sqrt(var), rel=1e-10)
+
+
+def test_expected_auc_matches_weighted_pair_brute_force():
+    # given 200 probabilities with ties
+    _, p = _tied_scores(200, 1)
+    # when every ordered pair i != j is weighted p_i (1 - p_j)
+    weight = p[:, None] * (1 - p[None, :])
+    np.fill_diagonal(weight, 0.0)
+    order = (p[:, None] > p[None, :]) + 0.5 * (p[:, None] == p[None, :])
+    # then the CBPE estimate is the weighted share of correctly ordered pairs
+    assert expected_auc(p) == pytest.approx(np.sum(weight * order) / np.sum(weight), rel=1e-12)
+
+
+def test_label_free_estimates_track_real_metrics_under_calibration():
+    # given a large calibrated sample (y ~ Bernoulli(p))
+    rng = np.random.default_rng(2)
+    p = rng.beta(2, 5, size=200_000)
+    y = (rng.random(p.size) < p).astype(float)
+    # when estimated without labels and measured with them
+    est = expected_performance(p)
+    obs = observed_performance(y, p)
+    # then estimates fall within 3 standard errors of the measured values
+    assert abs(est["auc"] - obs["auc"]) < 3 * obs["auc_se"]
+    assert est["prevalence"] == pytest.approx(obs["prevalence"], abs=3 * 0.001)
+    assert est["brier"] == pytest.approx(obs["brier"], abs=0.002)
+    # and calibration diagnostics show no miscalibration
+    assert obs["oe_ratio"] == pytest.approx(1.0, abs=0.02)
+    assert obs["calibration_slope"] == pytest.approx(1.0, abs=4 * obs["slope_se"])
+
+
+@pytest.mark.parametrize(
+    ("successes", "n", "low", "high"),
+    # Newcombe (1998), Statistics in Medicine 17:857, Table I, method 3 (Wilson score).
+    [
+        (81, 263, 0.2553, 0.3662),
+        (15, 148, 0.0624, 0.1605),
+        (0, 20, 0.0, 0.1611),
+        (1, 29, 0.0061, 0.1718),
+    ],
+)
+def test_wilson_interval_matches_published_values(successes, n, low, high):
+    # given a published example, when the interval is computed, then it matches to 4 decimals
+    result = wilson_interval(successes, n, 0.95)
+    assert result == pytest.approx((low, high), abs=5e-5)
+
+
+def test_recalibration_fit_matches_unpenalised_sklearn():
+    # given labels generated with intercept 0.5 and slope 0.7 on the logit of p
+    rng = np.random.default_rng(3)
+    p = rng.uniform(0.02, 0.98, size=20000)
+    true = 0.5 + 0.7 * np.log(p / (1 - p))
+    y = (rng.random(p.size) < 1 / (1 + np.exp(-true))).astype(float)
+    # when recalibrated by Newton-Raphson
+    fit = logistic_recalibration(y, p)
+    reference = LogisticRegression(C=np.inf, tol=1e-10, max_iter=1000).fit(
+        np.log(p / (1 - p))[:, None], y
+    )
+    # then intercept and slope equal sklearn's maximum-likelihood fit
+    assert fit["intercept"] == pytest.approx(reference.intercept_[0], abs=1e-5)
+    assert fit["slope"] == pytest.approx(reference.coef_[0, 0], abs=1e-5)
+    assert abs(fit["slope"] - 0.7) < 4 * fit["slope_se"]
+
+
+def test_intercept_shift_recovers_prior_odds_change():
+    # given labels whose log-odds are those of p plus 0.8 (a pure prior shift)
+    rng = np.random.default_rng(4)
+    p = rng.beta(2, 6, size=50000)
+    shifted = 1 / (1 + np.exp(-(np.log(p / (1 - p)) + 0.8)))
+    y = (rng.random(p.size) < shifted).astype(float)
+    # when the calibration-in-the-large shift is fitted, then it recovers 0.8
+    assert intercept_shift(y, p) == pytest.approx(0.8, abs=0.05)
+
+
+def test_observed_performance_one_class_gives_nan_auc():
+    # given a batch with positives only, when measured, then AUC is NaN, not an error
+    obs = observed_performance(np.ones(50), np.full(50, 0.4))
+    assert math.isnan(obs["auc"])
+    assert obs["calibration_slope"] is None
+    assert obs["prevalence"] == 1.0
