@@ -18,8 +18,8 @@ from pathlib import Path
 
 from .config import get, load_params, project_root
 from .errors import run_stage
-from .io import write_json, write_text
-from .paths import MODEL_FILE, RAW_BATCH, REFERENCE_PROFILE, metrics_path
+from .io import read_json, write_json, write_text
+from .paths import MODEL_FILE, MODEL_INFO, RAW_BATCH, REFERENCE_PROFILE, metrics_path
 
 log = logging.getLogger(__name__)
 OUT_DIR = "reports/monitor/latest"
@@ -55,7 +55,8 @@ def monitor_batch(batch, params: dict, name: str) -> dict:
     schema = load_schema()
     thresholds = resolve_thresholds(get(params, "monitor.thresholds", {}) or {})
     reference = load_reference(root / REFERENCE_PROFILE)
-    model = load_skops(root / MODEL_FILE)
+    info = read_json(root / MODEL_INFO)
+    model = load_skops(root / MODEL_FILE, info["trusted_types"])
     from .score import check_columns
 
     inputs = check_columns(batch, schema, Path(name))

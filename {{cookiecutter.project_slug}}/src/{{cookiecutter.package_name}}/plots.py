@@ -82,12 +82,18 @@ def plot_curves(evaluation: dict[str, Any], out_dir: Path) -> list[Path]:
     ax.legend(fontsize=8)
     paths.append(_save(fig, out_dir / "precision_recall.png"))
 
-    rel = curves["reliability"]
+    bins = [b for b in curves["reliability"]["bins"] if b["count"]]
     fig, ax = plt.subplots(figsize=(4.5, 4.5))
-    low = [m - lo for m, lo in zip(rel["observed"], rel["observed_lo"], strict=True)]
-    high = [hi - m for m, hi in zip(rel["observed"], rel["observed_hi"], strict=True)]
-    ax.errorbar(rel["mean_predicted"], rel["observed"], yerr=[low, high], fmt="o",
-                capsize=3, label="observed (Wilson 95%)")
+    observed = [b["observed"] for b in bins]
+    ax.errorbar(
+        [b["mean_predicted"] for b in bins], observed,
+        yerr=[[o - b["observed_lo"] for o, b in zip(observed, bins, strict=True)],
+              [b["observed_hi"] - o for o, b in zip(observed, bins, strict=True)]],
+        fmt="o", capsize=3, label="observed (Wilson interval)",
+    )
+    smooth = curves.get("calibration_smooth")
+    if smooth:
+        ax.plot(smooth["predicted"], smooth["observed"], linewidth=1, label="smoothed")
     ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="perfect")
     ax.set(xlabel="mean predicted probability", ylabel="observed frequency",
            title="Reliability diagram", xlim=(0, 1), ylim=(0, 1))
@@ -105,4 +111,31 @@ def plot_curves(evaluation: dict[str, Any], out_dir: Path) -> list[Path]:
                ylim=(-0.05 * top, top * 1.1))
         ax.legend(fontsize=8)
         paths.append(_save(fig, out_dir / "decision_curve.png"))
+    return paths
+
+
+def plot_groups(evaluation: dict[str, Any], out_dir: Path) -> list[Path]:
+    """Per-group AUC, TPR and FPR with intervals, one figure per audited attribute.
+
+    Args:
+        evaluation: the result of ``metrics.evaluate_binary`` (with ``groups``).
+        out_dir: directory for the PNGs.
+    """
+    plt = _pyplot()
+    paths = []
+    for attribute, rows in evaluation.get("groups", {}).items():
+        fig, axes = plt.subplots(1, 3, figsize=(10, 3), sharey=True)
+        names = [str(r["group"]) for r in rows]
+        for ax, metric in zip(axes, ("auc", "tpr", "fpr"), strict=True):
+            est = [r[metric]["estimate"] for r in rows]
+            keep = [i for i, e in enumerate(est) if e is not None]
+            ax.errorbar(
+                [est[i] for i in keep], [names[i] for i in keep],
+                xerr=[[est[i] - rows[i][metric]["lo"] for i in keep],
+                      [rows[i][metric]["hi"] - est[i] for i in keep]],
+                fmt="o", capsize=3,
+            )
+            ax.set_title(metric.upper(), fontsize=9)
+        fig.suptitle(f"Performance by {attribute} (intervals at the report's level)")
+        paths.append(_save(fig, out_dir / f"groups_{attribute}.png"))
     return paths

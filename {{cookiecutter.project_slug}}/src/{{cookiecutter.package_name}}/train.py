@@ -72,19 +72,24 @@ def save_skops(model, path) -> list[str]:
     return sio.get_untrusted_types(file=path)
 
 
-def load_skops(path):
-    """Load a model this project saved (its own types are trusted, nothing else)."""
+def load_skops(path, trusted: list[str]):
+    """Load a model this project saved, trusting only the types recorded when it was saved.
+
+    Args:
+        path: the ``.skops`` file.
+        trusted: the types ``save_skops`` returned (kept in ``model_info.json``).
+    """
     import skops.io as sio
 
     from .errors import UserError
 
     if not path.exists():
         raise UserError(f"{path} does not exist: run `dvc repro train`.")
-    untrusted = sio.get_untrusted_types(file=path)
-    foreign = [t for t in untrusted if not t.startswith(__package__ + ".")]
-    if foreign:
-        raise UserError(f"{path} holds types this project did not write: {foreign}.")
-    return sio.load(path, trusted=untrusted)
+    unexpected = sorted(set(sio.get_untrusted_types(file=path)) - set(trusted))
+    if unexpected:
+        raise UserError(f"{path} holds types its training run did not record: {unexpected}; "
+                        "retrain with `dvc repro train`.")
+    return sio.load(path, trusted=trusted)
 
 
 def importance(model, X, y, cfg: dict[str, Any], seed: int):

@@ -1,0 +1,193 @@
+"""Stage ``deploy`` (step 6): the gate, and the MLflow model registry.
+
+1. Register the trained model as a version of ``deploy.registered_model_name`` (once per
+   model) and point the ``challenger`` alias at it.
+2. Gate: every charter criterion (on the estimate, or on its interval bound with
+   ``judge_on: lower_bound``), better than each baseline (paired DeLong on the test rows),
+   and not worse than the current ``champion`` scored on the same test rows.
+3. Pass: ``champion`` moves to the new version. Fail: ``champion`` stays where it was; the
+   decision and its reasons go to ``reports/deploy/decision.{json,md}``, to the model version's
+   tags and to the deploy MLflow run. ``deploy.strict: true`` turns a failed gate into a failed
+   stage.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+from .config import get, load_params, project_root
+from .errors import run_stage
+from .io import read_json, write_json, write_text
+from .paths import CHARTER, DECISION, EVALUATION, MODEL_INFO, metrics_path
+
+log = logging.getLogger(__name__)
+JUDGE_ON = ("point", "lower_bound")
+
+
+def register(client, name: str, info: dict[str, Any]):
+    """The registry version of this model, created on first deploy (idempotent).
+
+    Args:
+        client: an ``MlflowClient``.
+        name: the registered model name.
+        info: ``model_info.json`` (``model_id``, ``model_uri``, ``run_id``).
+    """
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    try:
+        client.get_registered_model(name)
+    except MlflowException:
+        client.create_registered_model(name, description="Registered by the deploy stage.")
+    for version in client.search_model_versions(f"name = '{name}'"):
+        # search results carry the source URI (models:/<model_id>), not always model_id
+        if version.source == info["model_uri"]:
+            return version
+    return mlflow.register_model(info["model_uri"], name)
+
+
+def champion_comparison(params, client, name: str, candidate_version: str) -> dict[str, Any] | None:
+    """Paired comparison of the candidate with the current champion on the test rows.
+
+    Returns None when there is no champion or the champion is this very version.
+    """
+    import mlflow
+
+    from .dataset import load_schema, load_split
+    from .io import read_parquet
+    from .metrics.compare import compare_models
+    from .paths import MODEL_PREDICTIONS
+    from .registry import CHAMPION, alias_version
+
+    champion = alias_version(client, name, CHAMPION)
+    if champion is None or champion.version == candidate_version:
+        return None
+    X, y, ids = load_split("test", load_schema())
+    try:
+        model = mlflow.sklearn.load_model(f"models:/{name}@{CHAMPION}")
+        p_champion = model.predict_proba(X)[:, 1]
+    except Exception as error:  # noqa: BLE001 - any failure means "not comparable", said below
+        return {"version": champion.version, "error": f"{type(error).__name__}: {error}"}
+    predictions = read_parquet(project_root() / MODEL_PREDICTIONS)
+    test = predictions[predictions["split"] == "test"].set_index("id").loc[ids]
+    seed = int(get(params, "evaluate.seed", 0))
+    import numpy as np
+
+    comparison = compare_models(
+        y, test["p"].to_numpy(), p_champion, n_resamples=int(get(params, "evaluate.n_bootstrap")),
+        rng=np.random.default_rng(seed), alpha=float(get(params, "evaluate.alpha")),
+    )
+    return {"version": champion.version, **comparison}
+
+
+def gate(evaluation: dict[str, Any], champion: dict[str, Any] | None,
+         cfg: dict[str, Any]) -> tuple[bool, list[str]]:
+    """Decide; return (passed, reasons), one reason per check, passed or not.
+
+    Args:
+        evaluation: ``reports/evaluate/evaluation.json`` (criteria judged, comparisons).
+        champion: the champion comparison, or None.
+        cfg: the ``deploy`` config group.
+    """
+    reasons, passed = [], True
+    on_bound = cfg.get("judge_on", "point") == "lower_bound"
+    for c in evaluation["criteria"]:
+        ok = c["met_on_bound"] if on_bound else c["met"]
+        passed &= ok
+        where = "interval bound" if on_bound else "estimate"
+        reasons.append(f"{'PASS' if ok else 'FAIL'} charter `{c['rule']}`: {c['estimate']:.3f} "
+                       f"({where})")
+    if cfg.get("require_beat_baselines", True):
+        for name, comparison in evaluation.get("comparisons", {}).items():
+            diff = comparison["auc_difference"]
+            value = diff["lo"] if on_bound else diff["estimate"]
+            ok = value is not None and value > 0
+            passed &= ok
+            reasons.append(f"{'PASS' if ok else 'FAIL'} beats baseline `{name}`: AUC difference "
+                           f"{diff['estimate']:+.3f} [{diff['lo']:+.3f}, {diff['hi']:+.3f}]")
+    if champion is None:
+        reasons.append("PASS no other champion to compare with")
+    elif "error" in champion:
+        reasons.append(f"WARN champion v{champion['version']} cannot score the current test rows "
+                       f"({champion['error']}); compared on the charter and baselines only")
+    else:
+        diff = champion["auc_difference"]
+        margin = float(cfg.get("champion_margin", 0.0))
+        ok = diff["estimate"] >= -margin
+        passed &= ok
+        reasons.append(f"{'PASS' if ok else 'FAIL'} not worse than champion v{champion['version']}"
+                       f": AUC difference {diff['estimate']:+.3f} [{diff['lo']:+.3f}, "
+                       f"{diff['hi']:+.3f}] (margin {margin:g})")
+    return bool(passed), reasons
+
+
+def main() -> None:
+    """Register, gate, move aliases, record the decision."""
+    import mlflow
+    from mlflow import MlflowClient
+
+    from .registry import CHALLENGER, CHAMPION, model_name
+    from .tracking import connect, stage_run
+
+    params = load_params()
+    cfg = get(params, "deploy")
+    get(params, "deploy.judge_on", choices=JUDGE_ON)
+    root = project_root()
+    info = read_json(root / MODEL_INFO)
+    evaluation = read_json(root / EVALUATION)
+    charter = read_json(root / CHARTER)
+    if not info.get("model_uri"):
+        raise ValueError("train.log_model is false: there is no logged model to deploy; "
+                         "set it to true in conf/train/default.yaml.")
+    connect(params)
+    client = MlflowClient()
+    name = model_name(params)
+    version = register(client, name, info)
+    client.set_registered_model_alias(name, CHALLENGER, version.version)
+    champion = champion_comparison(params, client, name, version.version)
+    passed, reasons = gate(evaluation, champion, cfg)
+    if passed:
+        client.set_registered_model_alias(name, CHAMPION, version.version)
+    for key, value in {"gate": "passed" if passed else "failed",
+                       "threshold": f"{evaluation['threshold']['value']:.6f}",
+                       "gate_reasons": " | ".join(reasons)[:4900]}.items():
+        client.set_model_version_tag(name, version.version, key, value)
+    decision = {"passed": passed, "model_name": name, "version": int(version.version),
+                "champion_version": int(version.version) if passed else (
+                    int(champion["version"]) if champion else None),
+                "judge_on": cfg.get("judge_on", "point"), "reasons": reasons,
+                "threshold": evaluation["threshold"]["value"], "champion_comparison": champion}
+    write_json(root / DECISION, decision)
+    write_text(root / "reports/deploy/decision.md", render_decision(decision, charter))
+    write_json(root / metrics_path("deploy"), {"passed": int(passed), "version": decision["version"]})
+    log.info("gate %s: version %s of %s (%s)", "PASSED" if passed else "FAILED", version.version,
+             name, f"now {CHAMPION}" if passed else f"{CHAMPION} unchanged")
+    for reason in reasons:
+        log.info("  %s", reason)
+    with stage_run("deploy", params, groups=("deploy",),
+                   extra_tags={"gate": "passed" if passed else "failed",
+                               "model_version": str(version.version)}):
+        mlflow.log_dict(decision, "decision.json")
+    if not passed and cfg.get("strict", False):
+        print(f"[deploy] gate failed and deploy.strict is true: {reasons}", file=sys.stderr)
+        sys.exit(1)
+
+
+def render_decision(decision: dict[str, Any], charter: dict[str, Any]) -> str:
+    """The decision as Markdown."""
+    verdict = "PASSED: promoted to `champion`" if decision["passed"] else (
+        "FAILED: `champion` unchanged")
+    lines = [f"# Deploy decision: {charter['name']}", "",
+             f"Model `{decision['model_name']}` version {decision['version']} (alias "
+             f"`challenger`): **{verdict}**.", "",
+             f"Judged on: {decision['judge_on']}. Operating threshold "
+             f"{decision['threshold']:.3f}.", "", "## Checks", "",
+             *[f"- {r}" for r in decision["reasons"]], "",
+             "Serve the champion: `python -m {{ cookiecutter.package_name }}.serve`.", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    run_stage(main, "deploy")

@@ -1,0 +1,211 @@
+"""Stage ``evaluate`` (step 5): error analysis of the model on the held-out test split.
+
+The operating threshold is chosen on the validation split (``conf/evaluate/``), never on test.
+Every statistic comes from ``metrics.evaluate_binary`` (checked against scikit-learn, fairlearn
+and direct computations in the tests). Outputs, all in ``reports/evaluate/``:
+
+* ``evaluation.json``: every number with its interval, the charter's criteria judged, the
+  comparisons with the baselines (paired, same rows);
+* ``plots/*.csv`` (DVC plots: ROC, PR, calibration, confusion) and ``figures/*.png``;
+* ``report.md``: the readable report, ending in next actions;
+* ``reports/metrics/evaluate.json``: the headline numbers for ``dvc metrics diff``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from .charter import parse_criteria
+from .config import get, load_params, project_root
+from .errors import run_stage
+from .io import read_json, read_parquet, write_json, write_table, write_text
+from .paths import (
+    BASELINE_PREDICTIONS, CHARTER, EVALUATION, LABEL_SUSPECTS, MODEL_INFO, MODEL_PREDICTIONS,
+    metrics_path, split_path,
+)
+
+log = logging.getLogger(__name__)
+OUT_DIR = "reports/evaluate"
+THRESHOLD_METHODS = ("fixed", "youden", "cost")
+
+# charter metric -> (section, key) of the evaluation holding {estimate, lo, hi}
+CRITERION_SOURCES = {
+    "auc": ("discrimination", "auc"),
+    "average_precision": ("discrimination", "ap"),
+    "brier": ("calibration", "brier"),
+    "brier_skill": ("calibration", "brier_skill"),
+    "calibration_slope": ("calibration", "slope"),
+    "calibration_intercept": ("calibration", "intercept"),
+    "ece": ("calibration", "ece"),
+    "sensitivity": ("threshold_metrics", "sensitivity"),
+    "specificity": ("threshold_metrics", "specificity"),
+    "ppv": ("threshold_metrics", "ppv"),
+    "npv": ("threshold_metrics", "npv"),
+    "net_benefit": ("threshold_metrics", "net_benefit"),
+}
+
+
+def criterion_value(evaluation: dict[str, Any], metric: str) -> dict[str, float | None]:
+    """The estimate and interval of a charter metric in an evaluation.
+
+    Group gaps take the worst audited attribute; ``ici`` has no interval.
+
+    Args:
+        evaluation: the result of ``metrics.evaluate_binary``.
+        metric: a charter metric name (``charter.METRIC_DOMAINS``).
+    """
+    if metric in CRITERION_SOURCES:
+        section, key = CRITERION_SOURCES[metric]
+        value = evaluation[section][key]
+        return {"estimate": value["estimate"], "lo": value["lo"], "hi": value["hi"]}
+    if metric == "ici":
+        return {"estimate": evaluation["calibration"]["ici"], "lo": None, "hi": None}
+    if metric == "max_subgroup_auc_gap":
+        gaps = []
+        for rows in evaluation.get("groups", {}).values():
+            aucs = [r["auc"]["estimate"] for r in rows if r["auc"]["estimate"] is not None]
+            if len(aucs) > 1:
+                gaps.append(max(aucs) - min(aucs))
+        return {"estimate": max(gaps) if gaps else 0.0, "lo": None, "hi": None}
+    # equalized_odds_difference, demographic_parity_difference: worst attribute
+    entries = [f[metric] for f in evaluation.get("fairness", {}).values()]
+    if not entries:
+        return {"estimate": 0.0, "lo": None, "hi": None}
+    worst = max(entries, key=lambda e: e["estimate"] or 0.0)
+    return {"estimate": worst["estimate"], "lo": worst["lo"], "hi": worst["hi"]}
+
+
+def judge_criteria(evaluation: dict[str, Any], criteria: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each success criterion with its value, interval and verdicts (point and bound-based).
+
+    Args:
+        evaluation: the result of ``metrics.evaluate_binary``.
+        criteria: the charter's ``success_criteria``.
+    """
+    judged = []
+    for criterion in parse_criteria(criteria):
+        value = criterion_value(evaluation, criterion.metric)
+        judged.append({
+            "metric": criterion.metric, "rule": criterion.describe(), **value,
+            "met": criterion.met_by(value["estimate"]),
+            # judged on the interval's unfavourable bound: lo against a min, hi against a max
+            "met_on_bound": criterion.met_by(value["estimate"], value["lo"], value["hi"]),
+        })
+    return judged
+
+
+def choose_operating_threshold(params: dict[str, Any], y_valid, p_valid) -> dict[str, Any]:
+    """The threshold from ``evaluate.threshold``, chosen on the validation split."""
+    from .metrics import choose_threshold
+
+    cfg = get(params, "evaluate.threshold")
+    method = get(params, "evaluate.threshold.method", choices=THRESHOLD_METHODS)
+    value = choose_threshold(
+        y_valid, p_valid, method, fixed=float(cfg.get("fixed", 0.5)),
+        cost_fp=float(cfg.get("cost_false_positive", 1.0)),
+        cost_fn=float(cfg.get("cost_false_negative", 1.0)),
+    )
+    return {"method": method, "value": float(value), "chosen_on": "valid"}
+
+
+def load_inputs(schema: dict[str, Any]):
+    """Test and validation predictions, test rows (features, groups) and baselines, aligned."""
+    import pandas as pd
+
+    root = project_root()
+    predictions = read_parquet(root / MODEL_PREDICTIONS)
+    valid = predictions[predictions["split"] == "valid"]
+    test = predictions[predictions["split"] == "test"].reset_index(drop=True)
+    rows = read_parquet(root / split_path("test")).set_index(schema["id_column"])
+    rows = rows.loc[test["id"].to_numpy()].reset_index()
+    baselines = read_parquet(root / BASELINE_PREDICTIONS)
+    baselines = baselines[baselines["split"] == "test"].set_index("id").loc[test["id"]]
+    references = {c: baselines[c].to_numpy() for c in baselines.columns if c not in ("split", "y")}
+    suspects = pd.read_csv(root / LABEL_SUSPECTS) if (root / LABEL_SUSPECTS).exists() else None
+    suspected = None
+    if suspects is not None:
+        suspected = test["id"].astype(str).isin(set(suspects["id"].astype(str))).to_numpy()
+    return valid, test, rows, references, suspected
+
+
+def plot_tables(evaluation: dict[str, Any], y, p, threshold: float) -> dict[str, Any]:
+    """The CSV tables behind ``dvc plots``: ROC, PR, calibration, confusion."""
+    import pandas as pd
+
+    curves = evaluation["curves"]
+    roc = pd.DataFrame({"fpr": curves["roc"]["fpr"], "tpr": curves["roc"]["tpr"]})
+    pr = pd.DataFrame({"recall": curves["pr"]["recall"], "precision": curves["pr"]["precision"]})
+    bins = curves["reliability"]["bins"]
+    calibration = pd.DataFrame([
+        {"mean_predicted": b["mean_predicted"], "observed": b["observed"],
+         "observed_lo": b["observed_lo"], "observed_hi": b["observed_hi"], "count": b["count"]}
+        for b in bins if b["count"]
+    ])
+    confusion = pd.DataFrame({"actual": y.astype(int), "predicted": (p >= threshold).astype(int)})
+    return {"roc": roc, "pr": pr, "calibration": calibration, "confusion": confusion}
+
+
+def main() -> None:
+    """Evaluate, judge the charter, write the report and plots, log to MLflow."""
+    from .dataset import load_schema
+    from .metrics import evaluate_binary, headline
+    from .plots import plot_curves, plot_groups
+    from .report import next_actions, render_report
+
+    params = load_params()
+    cfg = get(params, "evaluate")
+    root = project_root()
+    schema = load_schema()
+    charter = read_json(root / CHARTER)
+    model_info = read_json(root / MODEL_INFO)
+    valid, test, rows, references, suspected = load_inputs(schema)
+    threshold = choose_operating_threshold(params, valid["y"].to_numpy(), valid["p"].to_numpy())
+    log.info("threshold %.3f (%s, chosen on validation)", threshold["value"], threshold["method"])
+
+    y, p = test["y"].to_numpy(), test["p"].to_numpy()
+    audited = [a for a in charter["sensitive_attributes"] if a in rows]
+    features = rows[[c for c in schema["numeric"] + schema["categorical"]]]
+    log.info("evaluating %d test rows (%d bootstrap resamples)", len(y), int(cfg["n_bootstrap"]))
+    evaluation = evaluate_binary(
+        y, p, threshold=threshold["value"],
+        groups={a: rows[a].astype(str).to_numpy() for a in audited},
+        features=features, ids=test["id"].to_numpy(), suspected=suspected,
+        references=references, n_bootstrap=int(cfg["n_bootstrap"]), seed=int(cfg["seed"]),
+        alpha=float(cfg["alpha"]), n_bins=int(cfg["calibration_bins"]),
+        gap_tolerance=float(charter.get("subgroup_gap_tolerance", 0.1)),
+    )
+    evaluation["threshold"] = threshold
+    evaluation["criteria"] = judge_criteria(evaluation, charter["success_criteria"])
+    evaluation["model"] = {k: model_info.get(k) for k in ("run_id", "model_id", "model_name")}
+    evaluation["human_level_auc"] = charter.get("human_level_auc")
+    evaluation["next_actions"] = next_actions(evaluation, charter, cfg)
+
+    out = root / OUT_DIR
+    write_json(root / EVALUATION, evaluation)
+    for name, table in plot_tables(evaluation, y, p, threshold["value"]).items():
+        write_table(out / "plots" / f"{name}.csv", table)
+    figures = plot_curves(evaluation, out / "figures")
+    figures += plot_groups(evaluation, out / "figures")
+    write_text(out / "report.md", render_report(evaluation, charter, figures, out))
+    metrics = headline(evaluation)
+    metrics["criteria_met"] = float(sum(c["met"] for c in evaluation["criteria"]))
+    metrics["criteria_total"] = float(len(evaluation["criteria"]))
+    write_json(root / metrics_path("evaluate"), metrics)
+    for criterion in evaluation["criteria"]:
+        log.info("criterion %-40s %s", criterion["rule"], "met" if criterion["met"] else "NOT met")
+
+    import mlflow
+
+    from .tracking import stage_run
+
+    with stage_run("evaluate", params, groups=("evaluate",),
+                   extra_tags={"train_run_id": model_info["run_id"],
+                               "model_id": model_info.get("model_id", "")}) as run:
+        mlflow.log_metrics(metrics)
+        mlflow.log_artifacts(str(out), "evaluate")
+        mlflow.MlflowClient().set_tag(model_info["run_id"], "evaluate_run_id", run.info.run_id)
+
+
+if __name__ == "__main__":
+    run_stage(main, "evaluate")

@@ -1,0 +1,183 @@
+"""The readable error-analysis report (Markdown with figures) and its next actions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+SLOPE_BAND = (0.8, 1.2)
+
+
+def _ci(entry: dict[str, Any] | None, digits: int = 3) -> str:
+    """``0.712 [0.690, 0.734]`` from ``{estimate, lo, hi}``."""
+    if not entry or entry.get("estimate") is None:
+        return "-"
+    text = f"{entry['estimate']:.{digits}f}"
+    if entry.get("lo") is not None and entry.get("hi") is not None:
+        text += f" [{entry['lo']:.{digits}f}, {entry['hi']:.{digits}f}]"
+    return text
+
+
+def next_actions(evaluation: dict[str, Any], charter: dict[str, Any],
+                 cfg: dict[str, Any]) -> list[str]:
+    """Concrete next steps derived from the findings, most important first.
+
+    Args:
+        evaluation: the evaluation with ``criteria`` judged.
+        charter: the validated charter.
+        cfg: the ``evaluate`` config group.
+    """
+    actions = []
+    failed = [c for c in evaluation["criteria"] if not c["met"]]
+    if failed:
+        actions.append(
+            "Success criteria not met: " + "; ".join(
+                f"`{c['rule']}` (is {c['estimate']:.3f})" for c in failed if c["estimate"] is not None
+            ) + ". The deploy gate will refuse this model: improve it (steps 3-4) or revisit the "
+            "charter with its owner (step 1)."
+        )
+    calibration = evaluation["calibration"]
+    slope, intercept = calibration["slope"], calibration["intercept"]
+    off_slope = slope["estimate"] is not None and not SLOPE_BAND[0] <= slope["estimate"] <= SLOPE_BAND[1]
+    off_intercept = intercept["lo"] is not None and (intercept["lo"] > 0 or intercept["hi"] < 0)
+    if off_slope or off_intercept:
+        actions.append(
+            f"Recalibrate: calibration slope {_ci(slope, 2)}, intercept {_ci(intercept, 2)}. "
+            "Try `dvc exp run -S train.recalibration=sigmoid` (or isotonic with plenty of data)."
+        )
+    for attribute, fairness in evaluation.get("fairness", {}).items():
+        if fairness.get("flagged"):
+            eod = fairness["equalized_odds_difference"]
+            worst = min(evaluation["groups"][attribute],
+                        key=lambda r: r["auc"]["estimate"] if r["auc"]["estimate"] is not None else 1)
+            actions.append(
+                f"Bias audit flags `{attribute}`: equalized-odds difference {_ci(eod, 2)} exceeds "
+                f"the tolerance {fairness['tolerance']:g}; group `{worst['group']}` has the lowest "
+                f"AUC {_ci(worst['auc'], 2)}. Check its labels and features, collect more data "
+                "for it, or set a per-group threshold with the charter's owner."
+            )
+    slices = evaluation.get("slices", {}).get("slices", [])[:1]
+    for top in slices:
+        actions.append(
+            f"Weakest slice `{top['slice']}` ({top['share']:.0%} of rows): Brier "
+            f"{_ci(top['brier'])} vs {evaluation['slices']['overall']['brier']:.3f} overall. "
+            "Collect or relabel data there, or add a feature that explains it."
+        )
+    suspected = sum(
+        1 for e in evaluation["errors"]["false_positives"] + evaluation["errors"]["false_negatives"]
+        if e.get("suspected")
+    )
+    if suspected:
+        actions.append(
+            f"{suspected} of the most confident errors have labels the label audit suspects: "
+            "review them in reports/labels/suspects.csv and record decisions in "
+            "data/corrections.csv (step 3)."
+        )
+    for name, comparison in evaluation.get("comparisons", {}).items():
+        diff = comparison["auc_difference"]
+        if diff["lo"] is not None and diff["lo"] <= 0:
+            actions.append(
+                f"The model is not clearly better than baseline `{name}` (AUC difference "
+                f"{_ci(diff)}): prefer the simpler model or improve features (steps 3-4)."
+            )
+    if not actions:
+        actions.append("All criteria met and nothing flagged: proceed to deploy (step 6).")
+    return actions
+
+
+def render_report(evaluation: dict[str, Any], charter: dict[str, Any], figures: list[Path],
+                  out_dir: Path) -> str:
+    """The Markdown report.
+
+    Args:
+        evaluation: the evaluation with ``criteria``, ``threshold`` and ``next_actions``.
+        charter: the validated charter.
+        figures: PNG files to embed.
+        out_dir: the report's directory (figure links are relative to it).
+    """
+    disc, cal, tm = evaluation["discrimination"], evaluation["calibration"], evaluation["threshold_metrics"]
+    threshold = evaluation["threshold"]
+    level = f"{1 - evaluation['settings']['alpha']:.0%}"
+    lines = [
+        f"# Error analysis: {charter['name']}",
+        "",
+        f"Test split: {evaluation['n']:,} rows, prevalence {_ci(evaluation['prevalence'])}. "
+        f"Intervals are {level}. Operating threshold {threshold['value']:.3f} "
+        f"({threshold['method']}, chosen on the validation split).",
+        "",
+        "## Next actions",
+        "",
+        *[f"1. {action}" for action in evaluation["next_actions"]],
+        "",
+        "## Success criteria (from the charter)",
+        "",
+        "| criterion | value | interval | met | met on the interval bound |",
+        "|---|---|---|---|---|",
+    ]
+    for c in evaluation["criteria"]:
+        interval = "-" if c["lo"] is None else f"[{c['lo']:.3f}, {c['hi']:.3f}]"
+        lines.append(f"| `{c['rule']}` | {c['estimate']:.3f} | {interval} | "
+                     f"{'yes' if c['met'] else '**no**'} | {'yes' if c['met_on_bound'] else 'no'} |")
+    lines += [
+        "",
+        "## Discrimination",
+        "",
+        f"- ROC AUC {_ci(disc['auc'])} (DeLong); average precision {_ci(disc['ap'])}",
+        f"- At the threshold: sensitivity {_ci(tm['sensitivity'])}, specificity "
+        f"{_ci(tm['specificity'])}, PPV {_ci(tm['ppv'])}, NPV {_ci(tm['npv'])}",
+        f"- Likelihood ratios: LR+ {_ci(tm['lr_positive'], 2)}, LR- {_ci(tm['lr_negative'], 2)}; "
+        f"net benefit {_ci(tm['net_benefit'])}",
+        f"- Confusion: TP {tm['confusion']['tp']}, FP {tm['confusion']['fp']}, "
+        f"TN {tm['confusion']['tn']}, FN {tm['confusion']['fn']}",
+        "",
+        "## Calibration",
+        "",
+        f"- Brier {_ci(cal['brier'])}, Brier skill {_ci(cal['brier_skill'])}",
+        f"- Calibration intercept {_ci(cal['intercept'])} (0 is ideal), slope "
+        f"{_ci(cal['slope'])} (1 is ideal)",
+        f"- ICI {cal['ici']:.4f}, E50 {cal['e50']:.4f}, E90 {cal['e90']:.4f}, "
+        f"ECE {_ci(cal['ece'], 4)}",
+        "",
+        "## Against the baselines (paired, same test rows)",
+        "",
+        "| reference | AUC difference | Brier difference |",
+        "|---|---|---|",
+    ]
+    for name, comparison in evaluation.get("comparisons", {}).items():
+        lines.append(f"| {name} | {_ci(comparison['auc_difference'])} | "
+                     f"{_ci(comparison['brier_difference'], 4)} |")
+    if evaluation.get("human_level_auc") is not None:
+        lines += ["", f"Human-level / legacy AUC from the charter: {evaluation['human_level_auc']}."]
+    for attribute, rows in evaluation.get("groups", {}).items():
+        fairness = evaluation["fairness"][attribute]
+        lines += [
+            "", f"## Bias audit: {attribute}", "",
+            f"Equalized-odds difference {_ci(fairness['equalized_odds_difference'])}, "
+            f"demographic-parity difference {_ci(fairness['demographic_parity_difference'])}"
+            f"{' - **flagged**' if fairness['flagged'] else ''}.", "",
+            "| group | n | prevalence | AUC | cal. slope | TPR | FPR | PPV |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for r in rows:
+            lines.append(
+                f"| {r['group']} | {r['n']} | {_ci(r['prevalence'], 2)} | {_ci(r['auc'], 2)} | "
+                f"{_ci(r['slope'], 2)} | {_ci(r['tpr'], 2)} | {_ci(r['fpr'], 2)} | "
+                f"{_ci(r['ppv'], 2)} |"
+            )
+    slices = evaluation.get("slices", {}).get("slices", [])[:10]
+    if slices:
+        lines += ["", "## Weakest slices (gap x share)", "",
+                  "| slice | share | n | AUC | Brier |", "|---|---|---|---|---|"]
+        for s in slices:
+            lines.append(f"| `{s['slice']}` | {s['share']:.1%} | {s['n']} | {_ci(s['auc'], 2)} | "
+                         f"{_ci(s['brier'])} |")
+    errors = evaluation["errors"]
+    for kind in ("false_positives", "false_negatives"):
+        lines += ["", f"## Most confident {kind.replace('_', ' ')}", "",
+                  "| id | p | label | label suspected |", "|---|---|---|---|"]
+        for e in errors[kind]:
+            lines.append(f"| {e['id']} | {e['p']:.3f} | {e['y']} | "
+                         f"{'yes' if e.get('suspected') else ''} |")
+    lines += ["", "## Figures", ""]
+    lines += [f"![{f.stem}]({f.relative_to(out_dir).as_posix()})" for f in figures]
+    return "\n".join(lines) + "\n"
