@@ -1,7 +1,8 @@
 """{{ cookiecutter.project_name }}: {{ cookiecutter.description }}
 
-Each lifecycle step is a module run as a DVC stage (``python -m {{ cookiecutter.package_name }}.<step>``);
-the same functions are importable from notebooks and tests.
+Each lifecycle step is a module run as a DVC stage:
+``python -m {{ cookiecutter.package_name }}.<step>``. The same functions are importable from
+notebooks and tests.
 """
 
 __version__ = "0.1.0"

@@ -38,7 +38,9 @@ def compose(overrides: list[str] | None = None) -> None:
     from dvc.utils.hydra import compose_and_dump
 
     root = project_root()
-    compose_and_dump(root / PARAMS_FILE, str(root / "conf"), None, "config", str(root), overrides or [])
+    compose_and_dump(
+        root / PARAMS_FILE, str(root / "conf"), None, "config", str(root), overrides or []
+    )
 
 
 def main() -> None:

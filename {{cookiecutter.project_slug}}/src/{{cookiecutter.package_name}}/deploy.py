@@ -161,7 +161,8 @@ def main() -> None:
                 "threshold": evaluation["threshold"]["value"], "champion_comparison": champion}
     write_json(root / DECISION, decision)
     write_text(root / "reports/deploy/decision.md", render_decision(decision, charter))
-    write_json(root / metrics_path("deploy"), {"passed": int(passed), "version": decision["version"]})
+    write_json(root / metrics_path("deploy"),
+               {"passed": int(passed), "version": decision["version"]})
     log.info("gate %s: version %s of %s (%s)", "PASSED" if passed else "FAILED", version.version,
              name, f"now {CHAMPION}" if passed else f"{CHAMPION} unchanged")
     for reason in reasons:

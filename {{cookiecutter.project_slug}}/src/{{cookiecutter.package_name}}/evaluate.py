@@ -21,8 +21,14 @@ from .config import get, load_params, project_root
 from .errors import run_stage
 from .io import read_json, read_parquet, write_json, write_table, write_text
 from .paths import (
-    BASELINE_PREDICTIONS, CHARTER, EVALUATION, LABEL_SUSPECTS, MODEL_INFO, MODEL_PREDICTIONS,
-    metrics_path, split_path,
+    BASELINE_PREDICTIONS,
+    CHARTER,
+    EVALUATION,
+    LABEL_SUSPECTS,
+    MODEL_INFO,
+    MODEL_PREDICTIONS,
+    metrics_path,
+    split_path,
 )
 
 log = logging.getLogger(__name__)

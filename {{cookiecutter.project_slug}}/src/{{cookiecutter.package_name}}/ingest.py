@@ -4,7 +4,8 @@ Writes the training population (``dataset.parquet``) and a "production" batch
 (``batch.parquet``) for the monitor step; for the synthetic source also the generator's ground
 truth (``truth.parquet``, ``batch_truth.parquet``: true risk, flipped labels), which no model
 ever sees and the tests and label audit use to check what the lifecycle finds.
-``data/raw/`` is immutable: later stages read it and write elsewhere.
+Labelled batches accepted into ``data/incoming/`` (see ``incoming.py``) are appended to the
+training data. ``data/raw/`` is immutable: later stages read it and write elsewhere.
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ def main() -> None:
         batch, batch_truth = data.sample(frac=0.1, random_state=0), None
     else:
         batch, batch_truth = load_batch(cfg)
+    from .data.spec import get_spec
+    from .incoming import append_accepted
+
+    data, truth = append_accepted(data, truth, root, get_spec(cfg).target)
     write_table(root / RAW_DATA, data)
     write_table(root / RAW_BATCH, batch)
     for path, frame in ((RAW_TRUTH, truth), (RAW_BATCH_TRUTH, batch_truth)):

@@ -38,8 +38,13 @@ def main() -> None:
     import pandas as pd
 
     from .label_quality import (
-        conflicting_duplicates, detection_scores, label_agreement, label_quality_report,
-        out_of_fold_probabilities, suspected_label_errors, write_suspects_csv,
+        conflicting_duplicates,
+        detection_scores,
+        label_agreement,
+        label_quality_report,
+        out_of_fold_probabilities,
+        suspected_label_errors,
+        write_suspects_csv,
     )
     from .models import build_pipeline
 

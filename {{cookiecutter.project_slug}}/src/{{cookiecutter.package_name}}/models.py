@@ -51,7 +51,8 @@ def build_estimator(model_cfg: dict[str, Any], seed: int | None = None):
         estimator = FAMILIES[name](**params)
     except TypeError as error:
         raise ConfigError(f"conf/model/{name}.yaml: invalid parameter ({error}).") from error
-    if seed is not None and "random_state" in estimator.get_params() and "random_state" not in params:
+    takes_seed = "random_state" in estimator.get_params()
+    if seed is not None and takes_seed and "random_state" not in params:
         estimator.set_params(random_state=seed)
     return estimator
 

@@ -47,8 +47,13 @@ def monitor_batch(batch, params: dict, name: str) -> dict:
     import numpy as np
 
     from .dataset import load_schema, model_inputs
-    from .monitoring import assess_performance, compute_drift, decide, load_reference
-    from .monitoring import resolve_thresholds
+    from .monitoring import (
+        assess_performance,
+        compute_drift,
+        decide,
+        load_reference,
+        resolve_thresholds,
+    )
     from .train import load_skops
 
     root = project_root()

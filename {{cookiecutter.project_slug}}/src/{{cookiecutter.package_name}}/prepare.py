@@ -46,7 +46,8 @@ def main() -> None:
     for name in SPLITS:
         part = splits[name]
         write_table(project_root() / split_path(name), part)
-        metrics[name] = {"rows": len(part), "prevalence": round(float(part[schema["target"]].mean()), 6)}
+        prevalence = round(float(part[schema["target"]].mean()), 6)
+        metrics[name] = {"rows": len(part), "prevalence": prevalence}
         log.info("%-5s %7d rows, prevalence %.3f", name, len(part), metrics[name]["prevalence"])
     write_json(project_root() / metrics_path("prepare"), metrics)
 

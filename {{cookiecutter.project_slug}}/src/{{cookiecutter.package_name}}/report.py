@@ -32,13 +32,15 @@ def next_actions(evaluation: dict[str, Any], charter: dict[str, Any],
     if failed:
         actions.append(
             "Success criteria not met: " + "; ".join(
-                f"`{c['rule']}` (is {c['estimate']:.3f})" for c in failed if c["estimate"] is not None
+                f"`{c['rule']}` (is {c['estimate']:.3f})"
+                for c in failed if c["estimate"] is not None
             ) + ". The deploy gate will refuse this model: improve it (steps 3-4) or revisit the "
             "charter with its owner (step 1)."
         )
     calibration = evaluation["calibration"]
     slope, intercept = calibration["slope"], calibration["intercept"]
-    off_slope = slope["estimate"] is not None and not SLOPE_BAND[0] <= slope["estimate"] <= SLOPE_BAND[1]
+    low, high = SLOPE_BAND
+    off_slope = slope["estimate"] is not None and not low <= slope["estimate"] <= high
     off_intercept = intercept["lo"] is not None and (intercept["lo"] > 0 or intercept["hi"] < 0)
     if off_slope or off_intercept:
         actions.append(
@@ -48,8 +50,10 @@ def next_actions(evaluation: dict[str, Any], charter: dict[str, Any],
     for attribute, fairness in evaluation.get("fairness", {}).items():
         if fairness.get("flagged"):
             eod = fairness["equalized_odds_difference"]
-            worst = min(evaluation["groups"][attribute],
-                        key=lambda r: r["auc"]["estimate"] if r["auc"]["estimate"] is not None else 1)
+            worst = min(
+                evaluation["groups"][attribute],
+                key=lambda r: 1.0 if r["auc"]["estimate"] is None else r["auc"]["estimate"],
+            )
             actions.append(
                 f"Bias audit flags `{attribute}`: equalized-odds difference {_ci(eod, 2)} exceeds "
                 f"the tolerance {fairness['tolerance']:g}; group `{worst['group']}` has the lowest "
@@ -95,7 +99,8 @@ def render_report(evaluation: dict[str, Any], charter: dict[str, Any], figures: 
         figures: PNG files to embed.
         out_dir: the report's directory (figure links are relative to it).
     """
-    disc, cal, tm = evaluation["discrimination"], evaluation["calibration"], evaluation["threshold_metrics"]
+    disc, cal = evaluation["discrimination"], evaluation["calibration"]
+    tm = evaluation["threshold_metrics"]
     threshold = evaluation["threshold"]
     level = f"{1 - evaluation['settings']['alpha']:.0%}"
     lines = [
@@ -116,8 +121,9 @@ def render_report(evaluation: dict[str, Any], charter: dict[str, Any], figures: 
     ]
     for c in evaluation["criteria"]:
         interval = "-" if c["lo"] is None else f"[{c['lo']:.3f}, {c['hi']:.3f}]"
-        lines.append(f"| `{c['rule']}` | {c['estimate']:.3f} | {interval} | "
-                     f"{'yes' if c['met'] else '**no**'} | {'yes' if c['met_on_bound'] else 'no'} |")
+        met = "yes" if c["met"] else "**no**"
+        on_bound = "yes" if c["met_on_bound"] else "no"
+        lines.append(f"| `{c['rule']}` | {c['estimate']:.3f} | {interval} | {met} | {on_bound} |")
     lines += [
         "",
         "## Discrimination",
@@ -147,7 +153,8 @@ def render_report(evaluation: dict[str, Any], charter: dict[str, Any], figures: 
         lines.append(f"| {name} | {_ci(comparison['auc_difference'])} | "
                      f"{_ci(comparison['brier_difference'], 4)} |")
     if evaluation.get("human_level_auc") is not None:
-        lines += ["", f"Human-level / legacy AUC from the charter: {evaluation['human_level_auc']}."]
+        human = evaluation["human_level_auc"]
+        lines += ["", f"Human-level / legacy AUC from the charter: {human}."]
     for attribute, rows in evaluation.get("groups", {}).items():
         fairness = evaluation["fairness"][attribute]
         lines += [

@@ -3,9 +3,9 @@
     python -m {{ cookiecutter.package_name }}.score INPUT.csv|.parquet --output OUT.csv|.parquet
 
 Writes the input's id column (if present), P(positive), the decision at the operating threshold
-chosen by the error analysis (stored on the model version), the model version, the threshold and a timestamp. Bad input (a
-missing feature column, a non-numeric value in a numeric column) is a clear error naming the file
-and column; nothing is written then.
+(chosen by the error analysis and stored on the model version), the model version, the threshold
+and a timestamp. Bad input (a missing feature column, a non-numeric value in a numeric column) is
+a clear error naming the file and column; nothing is written then.
 """
 
 from __future__ import annotations

@@ -1,0 +1,216 @@
+"""Baking: the exact files for each combination of answers, no template syntax left, git and
+DVC initialised, the project installs, lints clean and its own tests pass."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from helpers import install, project_env, run, template_leftovers
+
+# Every file of a default project, by path ({pkg} = the package name), except the files that
+# git and DVC create (.git/, .dvc/) and params.yaml (composed at bake time).
+ALWAYS = [
+    ".dvcignore",
+    ".gitignore",
+    ".python-version",
+    "LICENSE",
+    "README.md",
+    "benchmarks/README.md",
+    "benchmarks/bench_metrics.py",
+    "conf/config.yaml",
+    "conf/data/breast_cancer.yaml",
+    "conf/data/own_file.yaml",
+    "conf/data/synthetic_clinical.yaml",
+    "conf/deploy/default.yaml",
+    "conf/evaluate/default.yaml",
+    "conf/mlflow/local.yaml",
+    "conf/mlflow/server.yaml",
+    "conf/model/hist_gradient_boosting.yaml",
+    "conf/model/logistic_regression.yaml",
+    "conf/model/random_forest.yaml",
+    "conf/monitor/default.yaml",
+    "conf/prepare/default.yaml",
+    "conf/project/charter.yaml",
+    "conf/train/default.yaml",
+    "data/corrections.csv",
+    "data/external/README.md",
+    "docs/synthetic_data.md",
+    "dvc.yaml",
+    "pyproject.toml",
+    "src/{pkg}/__init__.py",
+    "src/{pkg}/baseline.py",
+    "src/{pkg}/bootstrap.py",
+    "src/{pkg}/charter.py",
+    "src/{pkg}/compose.py",
+    "src/{pkg}/config.py",
+    "src/{pkg}/data/__init__.py",
+    "src/{pkg}/data/profile.py",
+    "src/{pkg}/data/sources.py",
+    "src/{pkg}/data/spec.py",
+    "src/{pkg}/data/synthetic.py",
+    "src/{pkg}/data/validation.py",
+    "src/{pkg}/dataset.py",
+    "src/{pkg}/define.py",
+    "src/{pkg}/deploy.py",
+    "src/{pkg}/errors.py",
+    "src/{pkg}/evaluate.py",
+    "src/{pkg}/features.py",
+    "src/{pkg}/ingest.py",
+    "src/{pkg}/io.py",
+    "src/{pkg}/label_quality.py",
+    "src/{pkg}/labels.py",
+    "src/{pkg}/metrics/__init__.py",
+    "src/{pkg}/metrics/_checks.py",
+    "src/{pkg}/metrics/_report.py",
+    "src/{pkg}/metrics/bootstrap.py",
+    "src/{pkg}/metrics/calibration.py",
+    "src/{pkg}/metrics/compare.py",
+    "src/{pkg}/metrics/discrimination.py",
+    "src/{pkg}/metrics/errors.py",
+    "src/{pkg}/metrics/fairness.py",
+    "src/{pkg}/metrics/intervals.py",
+    "src/{pkg}/metrics/logistic.py",
+    "src/{pkg}/metrics/slices.py",
+    "src/{pkg}/metrics/sorting.py",
+    "src/{pkg}/metrics/summary.py",
+    "src/{pkg}/metrics/table.py",
+    "src/{pkg}/metrics/threshold.py",
+    "src/{pkg}/models.py",
+    "src/{pkg}/monitor.py",
+    "src/{pkg}/monitoring/__init__.py",
+    "src/{pkg}/monitoring/drift.py",
+    "src/{pkg}/monitoring/performance.py",
+    "src/{pkg}/monitoring/reference.py",
+    "src/{pkg}/monitoring/verdict.py",
+    "src/{pkg}/paths.py",
+    "src/{pkg}/plots.py",
+    "src/{pkg}/prepare.py",
+    "src/{pkg}/registry.py",
+    "src/{pkg}/report.py",
+    "src/{pkg}/score.py",
+    "src/{pkg}/serve.py",
+    "src/{pkg}/splits.py",
+    "src/{pkg}/tracking.py",
+    "src/{pkg}/train.py",
+    "src/{pkg}/validate.py",
+    "tests/conftest.py",
+    "tests/test_config.py",
+    "tests/test_data_profile.py",
+    "tests/test_data_sources.py",
+    "tests/test_data_spec.py",
+    "tests/test_data_synthetic.py",
+    "tests/test_data_validation.py",
+    "tests/test_features.py",
+    "tests/test_label_quality.py",
+    "tests/test_metrics_bootstrap.py",
+    "tests/test_metrics_calibration.py",
+    "tests/test_metrics_compare.py",
+    "tests/test_metrics_coverage.py",
+    "tests/test_metrics_discrimination.py",
+    "tests/test_metrics_errors.py",
+    "tests/test_metrics_fairness.py",
+    "tests/test_metrics_intervals.py",
+    "tests/test_metrics_slices.py",
+    "tests/test_metrics_summary.py",
+    "tests/test_metrics_threshold.py",
+    "tests/test_monitoring_drift.py",
+    "tests/test_monitoring_performance.py",
+    "tests/test_monitoring_reference.py",
+    "tests/test_monitoring_verdict.py",
+    "tests/test_pipeline_contract.py",
+    "tests/test_pipeline_e2e.py",
+    "tests/test_splits.py",
+]
+CI_FILES = [".github/workflows/ci.yml"]
+PRE_COMMIT_FILES = [".pre-commit-config.yaml"]
+
+MATRIX = [
+    {},
+    {"example_data": "breast_cancer", "default_model": "logistic_regression", "ci_workflow": "no",
+     "license": "Apache-2.0", "project_name": "Tumour Triage"},
+    {"example_data": "own_file", "own_file_path": "data/external/admissions.csv",
+     "own_file_target": "outcome", "default_model": "random_forest", "pre_commit": "no",
+     "license": "Proprietary", "project_name": "Own Data Project", "package_name": "owndata"},
+    {"mlflow_tracking": "server", "mlflow_server_url": "http://127.0.0.1:5999",
+     "init_git": "no", "license": "BSD-3-Clause", "python_version": "3.12"},
+]
+
+
+def baked_files(project: Path) -> set[str]:
+    return {
+        p.relative_to(project).as_posix() for p in project.rglob("*")
+        if p.is_file() and not {".git", ".dvc", "__pycache__"} & set(p.relative_to(project).parts)
+    }
+
+
+def expected_files(answers: dict[str, str], package: str) -> set[str]:
+    files = {f.format(pkg=package) for f in ALWAYS} | {"params.yaml"}
+    if answers.get("ci_workflow", "yes") == "yes":
+        files |= set(CI_FILES)
+    if answers.get("pre_commit", "yes") == "yes":
+        files |= set(PRE_COMMIT_FILES)
+    return files
+
+
+@pytest.mark.parametrize("answers", MATRIX, ids=lambda a: a.get("project_name", "default")
+                         + ("-" + a["example_data"] if "example_data" in a else ""))
+def test_bake_produces_exactly_the_expected_files(bake, answers):
+    # given a set of answers, when baked
+    project = bake(**answers)
+    package = answers.get("package_name") or project.name.replace("-", "_")
+    # then the files are exactly the expected ones, fully rendered
+    assert baked_files(project) == expected_files(answers, package)
+    assert template_leftovers(project) == []
+    # and git and DVC are initialised with Hydra composition, with a first commit if asked
+    dvc_config = (project / ".dvc" / "config").read_text()
+    assert "[hydra]" in dvc_config and "enabled = true" in dvc_config
+    if answers.get("init_git", "yes") == "yes":
+        log = run(["git", "log", "--oneline"], project).stdout.splitlines()
+        assert len(log) == 1
+        assert run(["git", "status", "--porcelain"], project).stdout == ""
+    else:
+        assert not (project / ".git").exists()
+
+
+def test_answers_reach_the_generated_config(bake):
+    project = bake(example_data="breast_cancer", default_model="random_forest",
+                   mlflow_tracking="server", mlflow_server_url="http://127.0.0.1:5999")
+    import yaml
+
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    assert params["data"]["source"] == "breast_cancer"
+    assert params["model"]["name"] == "random_forest"
+    assert params["mlflow"]["tracking_uri"] == "http://127.0.0.1:5999"
+    assert params["project"]["sensitive_attributes"] == []
+
+
+def test_first_commit_works_without_a_git_identity(bake, tmp_path, monkeypatch):
+    # given a machine where git has no user identity
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / "none"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for var in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"):
+        monkeypatch.delenv(var, raising=False)
+    # when baked, then the first commit exists, authored with the template's answers
+    project = bake(author_name="Ada Lovelace", author_email="ada@example.org")
+    author = run(["git", "log", "-1", "--format=%an <%ae>"], project,
+                 env=project_env(project, HOME=str(home))).stdout.strip()
+    assert author == "Ada Lovelace <ada@example.org>"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("answers", MATRIX[:3], ids=["default", "breast_cancer", "own_file"])
+def test_baked_project_installs_lints_and_passes_its_own_tests(bake, answers):
+    project = bake(**answers)
+    install(project)
+    run([sys.executable, "-m", "ruff", "check", "."], project)
+    # the unit tests are the same code in every variant: run them all once (default), and
+    # the data-source-specific tiny end-to-end run for every variant
+    selection = [] if not answers else ["tests/test_pipeline_e2e.py", "tests/test_config.py"]
+    done = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *selection],
+               project, timeout=1800)
+    assert " passed" in done.stdout and " failed" not in done.stdout

@@ -1,0 +1,108 @@
+"""Labelled production batches that join the training data (the lifecycle's loop).
+
+When monitoring says ``retrain`` and the batch's labels are in, accept it:
+
+    python -m {{ cookiecutter.package_name }}.incoming accept            # the monitored batch
+    python -m {{ cookiecutter.package_name }}.incoming accept --batch new.csv --name 2024-06
+    dvc repro                            # ingest appends data/incoming/*, the rest follows
+
+Accepted batches are files under ``data/incoming/`` (tracked with git or ``dvc add``): ingest
+appends every one of them to the training data, so the retrained model sees them and the gate
+compares it with the champion on the new test split.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from .config import project_root
+from .errors import UserError, run_stage
+from .io import write_table
+from .paths import RAW_BATCH, RAW_BATCH_TRUTH
+
+log = logging.getLogger(__name__)
+INCOMING_DIR = "data/incoming"
+TRUTH_SUFFIX = ".truth.parquet"
+
+
+def accepted_batches(root: Path) -> list[Path]:
+    """The accepted batch files, in name order (ground-truth companions excluded)."""
+    folder = root / INCOMING_DIR
+    if not folder.exists():
+        return []
+    return sorted(p for p in folder.iterdir()
+                  if p.suffix in (".parquet", ".csv") and not p.name.endswith(TRUTH_SUFFIX))
+
+
+def append_accepted(data, truth, root: Path, target: str):
+    """The training data with every accepted batch appended (and their ground truth, if any).
+
+    Args:
+        data: the source's training data.
+        truth: the source's ground truth, or None.
+        root: the project root.
+        target: the target column; accepted batches must hold labels.
+    """
+    import pandas as pd
+
+    from .score import read_input
+
+    frames, truths = [data], [truth] if truth is not None else []
+    for path in accepted_batches(root):
+        batch = read_input(path)
+        if target not in batch or batch[target].isna().any():
+            raise UserError(f"{path}: an accepted batch needs a label in column '{target}' "
+                            "for every row; remove it or add the labels.")
+        frames.append(batch[[c for c in data.columns if c in batch]])
+        companion = path.with_name(path.stem + TRUTH_SUFFIX)
+        if truths and companion.exists():
+            truths.append(pd.read_parquet(companion))
+        log.info("appending accepted batch %s (%d rows)", path.name, len(batch))
+    combined = pd.concat(frames, ignore_index=True) if len(frames) > 1 else data
+    combined_truth = pd.concat(truths, ignore_index=True) if len(truths) > 1 else truth
+    return combined, combined_truth
+
+
+def accept(batch: Path, name: str, root: Path) -> Path:
+    """Copy a labelled batch into ``data/incoming/<name>.parquet``.
+
+    Args:
+        batch: the batch file (CSV or Parquet) with labels.
+        name: its name (file stem) under ``data/incoming/``.
+        root: the project root.
+    """
+    from .score import read_input
+
+    target = root / INCOMING_DIR / f"{name}.parquet"
+    if target.exists():
+        raise UserError(f"{target} exists already: choose another --name.")
+    frame = read_input(batch)
+    write_table(target, frame)
+    truth = batch.with_name(batch.stem + "_truth.parquet")
+    if batch == root / RAW_BATCH and (root / RAW_BATCH_TRUTH).exists():
+        truth = root / RAW_BATCH_TRUTH
+    if truth.exists():
+        import pandas as pd
+
+        write_table(target.with_name(name + TRUTH_SUFFIX), pd.read_parquet(truth))
+    return target
+
+
+def main() -> None:
+    """Command line: ``accept [--batch FILE] [--name NAME]``."""
+    parser = argparse.ArgumentParser(description="Accept a labelled batch into the training data.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    accept_cmd = sub.add_parser("accept", help="copy a labelled batch into data/incoming/")
+    accept_cmd.add_argument("--batch", type=Path, help="CSV/Parquet (default: the monitored batch)")
+    accept_cmd.add_argument("--name", help="name under data/incoming/ (default: batch-NNN)")
+    args = parser.parse_args()
+    root = project_root()
+    name = args.name or f"batch-{len(accepted_batches(root)) + 1:03d}"
+    target = accept(args.batch or root / RAW_BATCH, name, root)
+    print(f"accepted into {target.relative_to(root)}; now run `dvc repro`")
+
+
+if __name__ == "__main__":
+    run_stage(main, "incoming")
