@@ -42,7 +42,20 @@ def run(args: list[str], cwd: Path, *, check: bool = True, timeout: float = 900,
 
 
 def install(project: Path) -> None:
-    """Install a baked project (editable, with its dev extra) into this interpreter."""
+    """Install a baked project (editable, with its dev extra) into this interpreter.
+
+    Installs are serialised with a file lock: pytest-xdist workers share the interpreter.
+    """
+    import fcntl
+    import tempfile
+
+    lock_path = Path(tempfile.gettempdir()) / f"template-tests-install-{os.getuid()}.lock"
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _install(project)
+
+
+def _install(project: Path) -> None:
     uv = shutil.which("uv", path=str(BIN)) or shutil.which("uv")
     if uv:
         args = [uv, "pip", "install", "--python", sys.executable, "-q", "-e", f"{project}[dev]"]

@@ -17,7 +17,7 @@ import yaml
 
 pytestmark = pytest.mark.slow
 COPIED = ("conf", "src", "dvc.yaml", "pyproject.toml", ".dvcignore", ".gitignore",
-          "data/corrections.csv")
+          "data/corrections.csv", "data/incoming")
 
 
 def sh(args: list[str], cwd: Path) -> str:
@@ -89,3 +89,54 @@ def test_whole_pipeline_runs_and_writes_every_report(scratch):
     assert verdict["verdict"]["verdict"] in ("ok", "watch", "retrain", "investigate-data")
     # and a second run has nothing to do
     assert "Running stage" not in sh([sys.executable, "-m", "dvc", "repro"], scratch)
+
+
+def test_corrections_file_relabels_and_excludes_rows(scratch):
+    # given a first run and two reviewed corrections: one exclusion, one relabel
+    sh([sys.executable, "-m", "dvc", "repro", "prepare"], scratch)
+    schema = json.loads((scratch / "data/interim/schema.json").read_text())
+    import pandas as pd
+
+    train = pd.read_parquet(scratch / "data/processed/train.parquet")
+    excluded, relabelled = train.iloc[0], train.iloc[1]
+    new_label = 1 - int(relabelled[schema["target"]])
+    (scratch / "data/corrections.csv").write_text(
+        "id,action,label,reason\n"
+        f"{excluded[schema['id_column']]},exclude,,duplicate record\n"
+        f"{relabelled[schema['id_column']]},relabel,{new_label},chart review\n"
+    )
+    # when the pipeline runs again
+    out = sh([sys.executable, "-m", "dvc", "repro", "prepare"], scratch)
+    # then prepare re-ran and applied both
+    assert "Running stage 'prepare'" in out
+    splits = pd.concat([pd.read_parquet(scratch / f"data/processed/{s}.parquet")
+                        for s in ("train", "valid", "test")])
+    ids = splits[schema["id_column"]]
+    assert excluded[schema["id_column"]] not in set(ids)
+    row = splits[ids == relabelled[schema["id_column"]]]
+    assert int(row[schema["target"]].iloc[0]) == new_label
+    applied = json.loads((scratch / "reports/metrics/prepare.json").read_text())["corrections"]
+    assert applied["excluded"] == 1 and applied["relabelled"] == 1
+
+
+def test_invalid_data_fails_validate_with_a_clear_message(scratch):
+    # given valid data that went through validation once
+    sh([sys.executable, "-m", "dvc", "repro", "validate"], scratch)
+    schema = json.loads((scratch / "data/interim/schema.json").read_text())
+    column = schema["numeric"][0]
+    # when the data config declares a range the data breaks
+    data_conf = next((scratch / "conf/data").glob(f"{schema['name']}.yaml"), None)
+    data_conf = data_conf or next(p for p in (scratch / "conf/data").glob("*.yaml")
+                                  if "own_file" in p.name)
+    cfg = yaml.safe_load(data_conf.read_text())
+    cfg["ranges"] = {column: [None, -1e9]}
+    data_conf.write_text(yaml.safe_dump(cfg))
+    env = {**os.environ, "PYTHONPATH": str(scratch / "src")}
+    done = subprocess.run([sys.executable, "-m", "dvc", "repro", "validate"], cwd=scratch,
+                          env=env, capture_output=True, text=True, timeout=600)
+    # then the stage fails, the message names the column and rule, earlier outputs stay
+    assert done.returncode != 0
+    message = done.stdout + done.stderr
+    assert column in message and "range" in message.lower(), message
+    assert "Traceback" not in message, message
+    assert (scratch / "data/raw/dataset.parquet").exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Callable
 
@@ -35,4 +36,9 @@ def run_stage(main: Callable[[], object], stage: str) -> None:
         # ValueError covers the validation errors of the data, metrics and label modules, whose
         # messages name the column and rule; a KeyboardInterrupt or a bug keeps its traceback.
         print(f"\n[{stage}] ERROR: {error}\n", file=sys.stderr)
+        if os.environ.get("DVC_STAGE"):
+            # DVC removed this stage's outputs before running it; the last good ones are cached.
+            print(f"[{stage}] Earlier stages' outputs are untouched; `dvc checkout "
+                  f"{os.environ['DVC_STAGE']}` restores this stage's last good outputs.",
+                  file=sys.stderr)
         sys.exit(1)

@@ -70,9 +70,6 @@ def main() -> None:
     parser.add_argument("--output", type=Path, required=True, help="CSV or Parquet to write")
     args = parser.parse_args()
 
-    import mlflow
-    from mlflow import MlflowClient
-
     from .dataset import load_schema
     from .registry import CHAMPION, alias_version, champion_uri, model_name
 
@@ -80,6 +77,10 @@ def main() -> None:
     schema = load_schema()
     frame = read_input(args.input)
     inputs = check_columns(frame, schema, args.input)
+    # Imported only now: importing MLflow takes seconds, and bad input should fail at once.
+    import mlflow
+    from mlflow import MlflowClient
+
     uri = champion_uri(params)
     version = alias_version(MlflowClient(), model_name(params), CHAMPION)
     # The operating threshold travels with the version (set by deploy), not the latest evaluation.

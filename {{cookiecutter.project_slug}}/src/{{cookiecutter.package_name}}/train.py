@@ -182,7 +182,9 @@ def log_to_mlflow(params, model, X_train, p_train, metrics, ranking, trusted) ->
         if not get(params, "train.log_model", True):
             return info
         example = X_train.head(5)
-        signature = infer_signature(X_train.head(500), model.predict_proba(X_train.head(500)))
+        signature = required_inputs(
+            infer_signature(X_train.head(500), model.predict_proba(X_train.head(500)))
+        )
         logged = mlflow.sklearn.log_model(
             model, name="model", serialization_format="skops", skops_trusted_types=trusted,
             signature=signature, input_example=example, pyfunc_predict_fn="predict_proba",
@@ -191,6 +193,24 @@ def log_to_mlflow(params, model, X_train, p_train, metrics, ranking, trusted) ->
         info.update(model_id=logged.model_id, model_uri=logged.model_uri)
         log.info("logged model %s", logged.model_uri)
     return info
+
+
+def required_inputs(signature):
+    """The signature with every input column required (missing values inside stay allowed).
+
+    ``infer_signature`` marks a column that has missing values in the sample as optional, and
+    MLflow's schema enforcement then lets a request leave that column out: the pipeline fails
+    later with a generic error that does not name the column. Required, the request gets a 400
+    that names the missing column.
+
+    Args:
+        signature: the inferred ``ModelSignature``.
+    """
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, Schema
+
+    inputs = Schema([ColSpec(c.type, c.name, required=True) for c in signature.inputs.inputs])
+    return ModelSignature(inputs=inputs, outputs=signature.outputs, params=signature.params)
 
 
 def _requirements() -> list[str]:
