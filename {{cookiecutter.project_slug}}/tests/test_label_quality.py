@@ -347,3 +347,5 @@ def test_report_and_suspects_csv(tmp_path, noisy_problem):
     assert (report["n_conflicting_rows"], report["n_conflict_groups"]) == (3, 2)
     assert report["corrections"] == {"excluded": 2}
     assert pd.read_csv(written)["id"].tolist() == suspects["id"].tolist()
+    # and the atomic write left no temporary file next to it
+    assert [p.name for p in written.parent.iterdir()] == ["suspects.csv"]

@@ -1,4 +1,10 @@
-"""Performance estimates and intervals checked against brute force and published values."""
+"""Performance estimates and intervals checked against brute force and published values.
+
+DeLong, Wilson and the recalibration fits are the metrics package's (tested there against the
+same references); these tests check that the monitor's ``observed_performance`` wires them up
+right: standard error not variance, confidence turned into the right level, which fit
+coefficient lands under which key.
+"""
 
 import math
 
@@ -8,13 +14,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
 from {{ cookiecutter.package_name }}.monitoring.performance import (
-    auc_delong,
     expected_auc,
     expected_performance,
-    intercept_shift,
-    logistic_recalibration,
     observed_performance,
-    wilson_interval,
 )
 
 
@@ -25,7 +27,7 @@ def _tied_scores(n: int, seed: int):
     return y, p
 
 
-def test_delong_matches_brute_force_structural_components():
+def test_observed_auc_and_se_match_brute_force_delong():
     # given 300 labelled scores with ties
     y, s = _tied_scores(300, 0)
     pos, neg = s[y == 1], s[y == 0]
@@ -33,11 +35,14 @@ def test_delong_matches_brute_force_structural_components():
     kernel = (pos[:, None] > neg[None, :]) + 0.5 * (pos[:, None] == neg[None, :])
     v_pos, v_neg = kernel.mean(axis=1), kernel.mean(axis=0)
     var = v_pos.var(ddof=1) / pos.size + v_neg.var(ddof=1) / neg.size
-    auc, se = auc_delong(y, s)
+    obs = observed_performance(y, s, confidence=0.95)
+    auc, se = obs["auc"], obs["auc_se"]
     # then the fast mid-rank version agrees, and the AUC equals sklearn's
     assert auc == pytest.approx(kernel.mean(), rel=1e-12)
     assert auc == pytest.approx(roc_auc_score(y, s), rel=1e-12)
     assert se == pytest.approx(math.sqrt(var), rel=1e-10)
+    # and the interval is the unclipped Wald interval at the requested confidence
+    assert obs["auc_ci"] == pytest.approx([auc - 1.959964 * se, auc + 1.959964 * se], abs=1e-6)
 
 
 def test_expected_auc_matches_weighted_pair_brute_force():
@@ -68,20 +73,14 @@ def test_label_free_estimates_track_real_metrics_under_calibration():
     assert obs["calibration_slope"] == pytest.approx(1.0, abs=4 * obs["slope_se"])
 
 
-@pytest.mark.parametrize(
-    ("successes", "n", "low", "high"),
-    # Newcombe (1998), Statistics in Medicine 17:857, Table I, method 3 (Wilson score).
-    [
-        (81, 263, 0.2553, 0.3662),
-        (15, 148, 0.0624, 0.1605),
-        (0, 20, 0.0, 0.1611),
-        (1, 29, 0.0061, 0.1718),
-    ],
-)
-def test_wilson_interval_matches_published_values(successes, n, low, high):
-    # given a published example, when the interval is computed, then it matches to 4 decimals
-    result = wilson_interval(successes, n, 0.95)
-    assert result == pytest.approx((low, high), abs=5e-5)
+def test_prevalence_interval_is_the_wilson_interval_at_the_requested_confidence():
+    # given Newcombe's (1998, Statistics in Medicine 17:857) worked example 81 / 263 as a
+    # batch (the formula is checked on all his examples in the metrics tests)
+    y = np.zeros(263)
+    y[:81] = 1.0
+    # when measured at 95 %, then the prevalence interval is his Wilson interval to 4 decimals
+    result = observed_performance(y, np.full(263, 0.3), confidence=0.95)["prevalence_ci"]
+    assert result == pytest.approx([0.2553, 0.3662], abs=5e-5)
 
 
 def test_recalibration_fit_matches_unpenalised_sklearn():
@@ -91,14 +90,14 @@ def test_recalibration_fit_matches_unpenalised_sklearn():
     true = 0.5 + 0.7 * np.log(p / (1 - p))
     y = (rng.random(p.size) < 1 / (1 + np.exp(-true))).astype(float)
     # when recalibrated by Newton-Raphson
-    fit = logistic_recalibration(y, p)
+    obs = observed_performance(y, p)
     reference = LogisticRegression(C=np.inf, tol=1e-10, max_iter=1000).fit(
         np.log(p / (1 - p))[:, None], y
     )
     # then intercept and slope equal sklearn's maximum-likelihood fit
-    assert fit["intercept"] == pytest.approx(reference.intercept_[0], abs=1e-5)
-    assert fit["slope"] == pytest.approx(reference.coef_[0, 0], abs=1e-5)
-    assert abs(fit["slope"] - 0.7) < 4 * fit["slope_se"]
+    assert obs["calibration_intercept"] == pytest.approx(reference.intercept_[0], abs=1e-5)
+    assert obs["calibration_slope"] == pytest.approx(reference.coef_[0, 0], abs=1e-5)
+    assert abs(obs["calibration_slope"] - 0.7) < 4 * obs["slope_se"]
 
 
 def test_intercept_shift_recovers_prior_odds_change():
@@ -108,7 +107,7 @@ def test_intercept_shift_recovers_prior_odds_change():
     shifted = 1 / (1 + np.exp(-(np.log(p / (1 - p)) + 0.8)))
     y = (rng.random(p.size) < shifted).astype(float)
     # when the calibration-in-the-large shift is fitted, then it recovers 0.8
-    assert intercept_shift(y, p) == pytest.approx(0.8, abs=0.05)
+    assert observed_performance(y, p)["citl_shift"] == pytest.approx(0.8, abs=0.05)
 
 
 def test_observed_performance_one_class_gives_nan_auc():
@@ -116,4 +115,5 @@ def test_observed_performance_one_class_gives_nan_auc():
     obs = observed_performance(np.ones(50), np.full(50, 0.4))
     assert math.isnan(obs["auc"])
     assert obs["calibration_slope"] is None
+    assert obs["citl_shift"] is None
     assert obs["prevalence"] == 1.0

@@ -110,6 +110,11 @@ def test_json_round_trip(tmp_path):
     # then it is identical and strict JSON (no NaN)
     assert loaded == json.loads(json.dumps(ref))
     assert "NaN" not in path.read_text()
+    # and a reference holding NaN is refused without touching the saved file
+    with pytest.raises(ValueError, match="JSON compliant"):
+        save_reference({**ref, "n": float("nan")}, path)
+    assert load_reference(path) == loaded
+    assert [p.name for p in path.parent.iterdir()] == ["reference.json"]
 
 
 @pytest.mark.parametrize(

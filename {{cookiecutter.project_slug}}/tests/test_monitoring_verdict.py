@@ -204,3 +204,5 @@ def test_history_keeps_one_row_per_batch(world, tmp_path):
     assert rows[1]["verdict"] == verdict["verdict"]
     assert float(rows[1]["real_auc"]) == pytest.approx(performance["observed"]["auc"], rel=1e-5)
     assert int(rows[1]["n"]) == N_BATCH and rows[1]["timestamp"]
+    # and the atomic rewrites left no temporary file behind
+    assert [p.name for p in path.parent.iterdir()] == ["history.csv"]

@@ -20,13 +20,14 @@ the functions that need them so that importing this module stays cheap.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from .io import atomic_path
 
 DUPLICATE_GROUP_COL = "duplicate_group"
 CORRECTION_COLUMNS = ("id", "action", "label", "reason")
@@ -292,8 +293,9 @@ def label_agreement(
         ``{"labels": [...], "counts": [[...]]}`` (rows = a, columns = b). Kappa and its CI
         are NaN when chance agreement is 1 (both raters used one and the same label).
     """
-    from scipy.stats import norm
     from sklearn.metrics import cohen_kappa_score
+
+    from .metrics.intervals import normal_interval
 
     a_arr, b_arr = np.asarray(a), np.asarray(b)
     if len(a_arr) != len(b_arr) or len(a_arr) == 0:
@@ -329,8 +331,8 @@ def label_agreement(
         term_corr = (po * pe - 2 * pe + po) ** 2
         var = (term_diag + term_off - term_corr) / (n * (1 - pe) ** 4)
         se = math.sqrt(max(float(var), 0.0))
-        z = float(norm.ppf(0.5 + confidence / 2))
-        low, high = max(-1.0, kappa - z * se), min(1.0, kappa + z * se)
+        low, high = normal_interval(kappa, se, 1.0 - confidence)
+        low, high = max(-1.0, float(low)), min(1.0, float(high))
 
     return {
         "n": n,
@@ -556,11 +558,9 @@ def write_suspects_csv(suspects: pd.DataFrame, path: str | Path) -> Path:
         The path written.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Write next to the target then rename, so a failed run never leaves a truncated file.
-    tmp = path.with_name(f".{path.name}.tmp")
-    suspects.to_csv(tmp, index=False, float_format="%.6g")
-    os.replace(tmp, path)
+    # io.write_table has no float_format; atomic_path gives the same temp-then-rename write.
+    with atomic_path(path) as tmp:
+        suspects.to_csv(tmp, index=False, float_format="%.6g")
     return path
 
 

@@ -25,8 +25,9 @@ or prior drift, which only labels reveal. With labels:
   error, conservative because the expectation is computed on the same rows.
 
 The four label tests (O/E, slope, AUC change, ranking) form one Holm family at level ``alpha``.
-Minimal self-contained versions of these metrics live here on purpose: the full metrics package
-is separate and the monitor must not depend on it.
+DeLong, Wilson, the recalibration fits and ``logit`` come from the project's ``metrics``
+package (imported only on the labelled path, so an unlabelled batch does not pay for it); what
+is particular to monitoring (the CBPE estimate, the score test, Holm) lives here.
 """
 
 from __future__ import annotations
@@ -38,16 +39,10 @@ from typing import Any
 
 import numpy as np
 
-from .reference import logit
-
 _NORMAL = NormalDist()
 
 
 # ----------------------------------------------------------------------------- small helpers
-
-
-def _z_quantile(confidence: float) -> float:
-    return _NORMAL.inv_cdf(0.5 + confidence / 2.0)
 
 
 def _two_sided_p(z: float) -> float:
@@ -79,140 +74,6 @@ def holm_adjust(pvalues: Mapping[str, float | None], method: str = "holm") -> di
         running = max(running, min(1.0, (m - rank) * value))  # step-down keeps monotone
         adjusted[name] = running
     return adjusted
-
-
-def midranks(values: np.ndarray) -> np.ndarray:
-    """Ranks 1..n with tied values sharing their average rank.
-
-    Args:
-        values: 1-d array.
-
-    Returns:
-        Float array of mid-ranks.
-    """
-    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
-    starts = np.cumsum(counts) - counts
-    return (starts + (counts + 1) / 2.0)[inverse.ravel()]
-
-
-def auc_delong(y: np.ndarray, score: np.ndarray) -> tuple[float, float]:
-    """AUC and its DeLong standard error (fast mid-rank algorithm of Sun and Xu, 2014).
-
-    Args:
-        y: 0/1 labels.
-        score: Scores, higher meaning more likely positive.
-
-    Returns:
-        ``(auc, se)``; both NaN when one class is absent, se NaN when a class has one member.
-    """
-    positive = y == 1
-    m, n = int(positive.sum()), int((~positive).sum())
-    if m == 0 or n == 0:
-        return float("nan"), float("nan")
-    all_ranks = midranks(score)
-    pos_ranks, neg_ranks = all_ranks[positive], all_ranks[~positive]
-    auc = (pos_ranks.sum() - m * (m + 1) / 2.0) / (m * n)
-    # Structural components: share of negatives below each positive, and of positives above
-    # each negative (ties count one half).
-    v_pos = (pos_ranks - midranks(score[positive])) / n
-    v_neg = 1.0 - (neg_ranks - midranks(score[~positive])) / m
-    if m < 2 or n < 2:
-        return float(auc), float("nan")
-    variance = v_pos.var(ddof=1) / m + v_neg.var(ddof=1) / n
-    return float(auc), float(math.sqrt(max(variance, 0.0)))
-
-
-def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion.
-
-    Args:
-        successes: Number of events.
-        n: Number of trials (> 0).
-        confidence: Two-sided confidence level.
-
-    Returns:
-        ``(low, high)``.
-    """
-    if n <= 0:
-        return float("nan"), float("nan")
-    z = _z_quantile(confidence)
-    share = successes / n
-    denominator = 1.0 + z * z / n
-    centre = (share + z * z / (2 * n)) / denominator
-    half = z * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n)) / denominator
-    # The closed-form ends are exact at 0 and n; clip rounding noise there.
-    low = 0.0 if successes == 0 else max(0.0, centre - half)
-    high = 1.0 if successes == n else min(1.0, centre + half)
-    return low, high
-
-
-def logistic_recalibration(
-    y: np.ndarray, p: np.ndarray, *, max_iter: int = 50
-) -> dict[str, float | None]:
-    """Fit logit P(y=1) = a + b logit(p) by Newton-Raphson.
-
-    Args:
-        y: 0/1 labels.
-        p: Predicted probabilities.
-        max_iter: Newton iterations before giving up (separation).
-
-    Returns:
-        ``intercept``, ``slope`` and their standard errors; all None when the fit fails
-        (one class only, or no convergence).
-    """
-    failed: dict[str, float | None] = dict.fromkeys(
-        ("intercept", "slope", "intercept_se", "slope_se")
-    )
-    if y.size < 3 or y.min() == y.max():
-        return failed
-    design = np.column_stack([np.ones_like(p), logit(p)])
-    beta = np.array([0.0, 1.0])  # start at perfect calibration, where most batches are
-    for _ in range(max_iter):
-        mu = 1.0 / (1.0 + np.exp(-(design @ beta)))
-        weight = mu * (1.0 - mu)
-        hessian = design.T @ (design * weight[:, None])
-        try:
-            step = np.linalg.solve(hessian, design.T @ (y - mu))
-        except np.linalg.LinAlgError:
-            return failed
-        beta = beta + step
-        if np.max(np.abs(step)) < 1e-9:
-            break
-    else:
-        return failed
-    mu = 1.0 / (1.0 + np.exp(-(design @ beta)))
-    hessian = design.T @ (design * (mu * (1.0 - mu))[:, None])
-    covariance = np.linalg.pinv(hessian)
-    return {
-        "intercept": float(beta[0]),
-        "slope": float(beta[1]),
-        "intercept_se": float(math.sqrt(covariance[0, 0])),
-        "slope_se": float(math.sqrt(covariance[1, 1])),
-    }
-
-
-def intercept_shift(y: np.ndarray, p: np.ndarray, *, max_iter: int = 50) -> float | None:
-    """Log-odds shift ``a`` in logit P(y=1) = a + logit(p) (calibration-in-the-large).
-
-    Args:
-        y: 0/1 labels.
-        p: Predicted probabilities.
-        max_iter: Newton iterations.
-
-    Returns:
-        The maximum-likelihood shift, or None when one class is absent.
-    """
-    if y.size == 0 or y.min() == y.max():
-        return None
-    offset = logit(p)
-    shift = 0.0
-    for _ in range(max_iter):
-        mu = 1.0 / (1.0 + np.exp(-(offset + shift)))
-        step = float(np.sum(y - mu) / max(np.sum(mu * (1.0 - mu)), 1e-12))
-        shift += step
-        if abs(step) < 1e-10:
-            break
-    return float(shift)
 
 
 # ----------------------------------------------------------------------------- estimates
@@ -272,36 +133,48 @@ def observed_performance(y: np.ndarray, p: np.ndarray, confidence: float = 0.95)
         ``citl_pvalue``, ``citl_shift``, and the recalibration ``calibration_intercept``,
         ``calibration_slope``, ``slope_se``, ``slope_pvalue``.
     """
+    from ..metrics.calibration import clipped_logit, recalibration_fits
+    from ..metrics.discrimination import delong_from_counts
+    from ..metrics.intervals import normal_interval, wilson_interval
+    from ..metrics.sorting import SortedScores
+
     y = np.asarray(y, dtype=float)
     p = np.asarray(p, dtype=float)
     n = int(y.size)
-    z = _z_quantile(confidence)
-    auc, auc_se = auc_delong(y, p)
+    alpha = 1.0 - confidence
+    # One sort serves DeLong (counts per score level) and the recalibration fits (which want
+    # rows in logit order; logit is monotone, so the score order is that order).
+    scores = SortedScores.build(y.astype(np.int8), p)
+    auc_array, variance = delong_from_counts(scores.pos, scores.neg)
+    auc, auc_se = float(auc_array), float(np.sqrt(variance))
+    auc_low, auc_high = normal_interval(auc, auc_se, alpha)
+    citl_fit, slope_fit = recalibration_fits(clipped_logit(scores.scores), scores.labels)
     events = float(y.sum())
     expected_events = float(p.sum())
     citl_sd = math.sqrt(float(np.sum(p * (1.0 - p))))
     citl_z = (events - expected_events) / citl_sd if citl_sd > 0 else float("nan")
-    recal = logistic_recalibration(y, p)
-    slope, slope_se = recal["slope"], recal["slope_se"]
+    slope = None if slope_fit is None else float(slope_fit.coef[1])
+    slope_se = None if slope_fit is None else float(slope_fit.se[1])
     slope_p = (
         _two_sided_p((slope - 1.0) / slope_se)
         if slope is not None and slope_se is not None and slope_se > 0
         else float("nan")
     )
+    prevalence_low, prevalence_high = wilson_interval(int(events), n, alpha)
     return {
         "n": n,
         "auc": auc,
         "auc_se": auc_se,
-        "auc_ci": [auc - z * auc_se, auc + z * auc_se],
+        "auc_ci": [float(auc_low), float(auc_high)],
         "brier": float(np.mean((p - y) ** 2)) if n else float("nan"),
         "prevalence": events / n if n else float("nan"),
-        "prevalence_ci": list(wilson_interval(int(events), n, confidence)),
+        "prevalence_ci": [float(prevalence_low), float(prevalence_high)],
         "mean_predicted": expected_events / n if n else float("nan"),
         "oe_ratio": events / expected_events if expected_events > 0 else float("nan"),
         "citl_z": citl_z,
         "citl_pvalue": _two_sided_p(citl_z),
-        "citl_shift": intercept_shift(y, p),
-        "calibration_intercept": recal["intercept"],
+        "citl_shift": None if citl_fit is None else float(citl_fit.coef[0]),
+        "calibration_intercept": None if slope_fit is None else float(slope_fit.coef[0]),
         "calibration_slope": slope,
         "slope_se": slope_se,
         "slope_pvalue": slope_p,
@@ -361,6 +234,10 @@ def assess_performance(
     if known.sum() == 0:
         return result
 
+    from ..metrics.calibration import clipped_logit
+    from ..metrics.intervals import normal_interval
+    from ..metrics.logistic import expit
+
     observed = observed_performance(labels[known], probs[known], limits["confidence"])
     result["has_labels"] = True
     result["observed"] = observed
@@ -369,7 +246,7 @@ def assess_performance(
     shift = observed["citl_shift"]
     ranking_change, ranking_p = None, float("nan")
     if shift is not None and math.isfinite(observed["auc_se"]) and observed["auc_se"] > 0:
-        shifted = 1.0 / (1.0 + np.exp(-(logit(probs[known]) + shift)))
+        shifted = expit(clipped_logit(probs[known]) + shift)
         observed["expected_auc_after_prior_shift"] = expected_auc(shifted)
         ranking_change = observed["auc"] - observed["expected_auc_after_prior_shift"]
         ranking_p = _two_sided_p(ranking_change / observed["auc_se"])
@@ -377,10 +254,10 @@ def assess_performance(
     if ref_obs and ref_obs.get("auc") is not None and math.isfinite(observed["auc_se"]):
         change = observed["auc"] - ref_obs["auc"]
         se = math.sqrt(observed["auc_se"] ** 2 + (ref_obs.get("auc_se") or 0.0) ** 2)
-        z = _z_quantile(limits["confidence"])
+        change_low, change_high = normal_interval(change, se, 1.0 - limits["confidence"])
         comparison = {
             "auc_change": change,
-            "auc_change_ci": [change - z * se, change + z * se],
+            "auc_change_ci": [float(change_low), float(change_high)],
             "auc_pvalue": _two_sided_p(change / se) if se > 0 else float("nan"),
             "prevalence_change": observed["prevalence"] - ref_obs["prevalence"],
             "brier_change": observed["brier"] - ref_obs["brier"],

@@ -35,6 +35,8 @@ from typing import Any
 
 import numpy as np
 
+from ..io import write_text
+
 REFERENCE_FORMAT_VERSION = 1
 DEFAULT_SKETCH_SIZE = 2000
 # Categories are stored as strings (JSON object keys); this is the key used for missing values
@@ -48,20 +50,6 @@ class ReferenceError(ValueError):
 
 
 # ----------------------------------------------------------------------------- small helpers
-
-
-def logit(p: np.ndarray, clip: float = 1e-6) -> np.ndarray:
-    """Log-odds of probabilities, clipped away from 0 and 1.
-
-    Args:
-        p: Probabilities.
-        clip: Distance from 0 and 1 the probabilities are clipped to, so log-odds stay finite.
-
-    Returns:
-        ``log(p / (1 - p))`` as float array.
-    """
-    q = np.clip(np.asarray(p, dtype=float), clip, 1.0 - clip)
-    return np.log(q) - np.log1p(-q)
 
 
 def numeric_values(column: Any, name: str) -> np.ndarray:
@@ -316,8 +304,10 @@ def build_reference(
     n = len(X)
     if n == 0:
         raise ReferenceError("Reference data is empty; build the reference from the test set.")
+    from ..metrics.calibration import clipped_logit
+
     probs = _predictions(p, n)
-    scores = logit(probs)
+    scores = clipped_logit(probs)
 
     features: dict[str, Any] = {}
     for name in numeric:
@@ -374,7 +364,7 @@ def build_reference(
 
 
 def save_reference(reference: Mapping[str, Any], path: str | Path) -> Path:
-    """Write the reference as JSON (strict: NaN/inf are rejected rather than written).
+    """Write the reference as JSON, atomically (strict: NaN/inf are rejected, not written).
 
     Args:
         reference: Dict returned by :func:`build_reference`.
@@ -383,11 +373,9 @@ def save_reference(reference: Mapping[str, Any], path: str | Path) -> Path:
     Returns:
         The path written.
     """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with target.open("w", encoding="utf-8") as handle:
-        json.dump(reference, handle, allow_nan=False, separators=(",", ":"))
-    return target
+    # Serialise first: a NaN raises before anything is written, and write_text replaces the
+    # file atomically, so a failed save never leaves a truncated reference behind.
+    return write_text(path, json.dumps(reference, allow_nan=False, separators=(",", ":")))
 
 
 def load_reference(path: str | Path) -> dict[str, Any]:

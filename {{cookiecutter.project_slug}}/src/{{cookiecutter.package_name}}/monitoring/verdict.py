@@ -31,11 +31,12 @@ from __future__ import annotations
 
 import csv
 import math
-import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from ..io import atomic_path
 
 DEFAULT_THRESHOLDS: dict[str, Any] = {
     "alpha": 0.05,
@@ -384,11 +385,8 @@ def append_history(
     new_row["batch"] = str(batch_name)
     columns += [c for c in new_row if c not in columns]
     rows.append(new_row)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    with temporary.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns, restval="")
+    with atomic_path(path) as temporary, temporary.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.DictWriter(out, fieldnames=columns, restval="")
         writer.writeheader()
         writer.writerows(rows)
-    os.replace(temporary, path)
     return path
