@@ -109,7 +109,7 @@ def test_editing_the_evaluate_config_reruns_evaluate_and_later_only(demo_project
     conf.write_text(conf.read_text().replace("calibration_bins: 10", "calibration_bins: 8"))
     done = run(["dvc", "repro"], demo_project)
     # then the edit took effect and only evaluate and its dependants re-ran
-    assert ran_stages(done.stdout) == {"compose", "evaluate", "deploy"}, done.stdout
+    assert ran_stages(done.stdout) == {"compose", "evaluate", "deploy", "monitor"}, done.stdout
     params = yaml.safe_load((demo_project / "params.yaml").read_text())
     assert params["evaluate"]["calibration_bins"] == 8
     evaluation = json.loads((demo_project / "reports/evaluate/evaluation.json").read_text())

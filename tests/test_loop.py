@@ -154,7 +154,7 @@ def test_a_concept_drifted_batch_reruns_only_the_data_stages_and_says_retrain(pr
     rows = history(project)
     assert [r["verdict"] for r in rows] == ["watch", "retrain"], rows
     assert rows[0]["batch"] != rows[1]["batch"]
-    commit(project, "batch 2 monitored: retrain")
+    commit(project, "batch 2: retrain")
 
 
 def test_accepting_the_batch_retrains_and_the_gate_judges_against_the_champion(project):
@@ -163,6 +163,8 @@ def test_accepting_the_batch_retrains_and_the_gate_judges_against_the_champion(p
     done = run(["python", "-m", f"{PACKAGE}.incoming", "accept"], project)
     accepted = project / "data/incoming/batch-001.parquet"
     assert "data/incoming/batch-001.parquet" in done.stdout and accepted.exists()
+    again = run(["python", "-m", f"{PACKAGE}.incoming", "accept"], project, check=False)
+    assert again.returncode == 1 and "training data already" in again.stderr, again.stderr
     set_batch(project, seed=NEXT_BATCH_SEED)
     champion_before = alias(project, "champion")
     # when the pipeline runs

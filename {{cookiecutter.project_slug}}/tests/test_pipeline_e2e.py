@@ -98,12 +98,13 @@ def test_corrections_file_relabels_and_excludes_rows(scratch):
     import pandas as pd
 
     train = pd.read_parquet(scratch / "data/processed/train.parquet")
-    excluded, relabelled = train.iloc[0], train.iloc[1]
-    new_label = 1 - int(relabelled[schema["target"]])
+    id_col, target = schema["id_column"], schema["target"]
+    excluded, relabelled = train[id_col].iloc[0], train[id_col].iloc[1]
+    new_label = 1 - int(train[target].iloc[1])
     (scratch / "data/corrections.csv").write_text(
         "id,action,label,reason\n"
-        f"{excluded[schema['id_column']]},exclude,,duplicate record\n"
-        f"{relabelled[schema['id_column']]},relabel,{new_label},chart review\n"
+        f"{excluded},exclude,,duplicate record\n"
+        f"{relabelled},relabel,{new_label},chart review\n"
     )
     # when the pipeline runs again
     out = sh([sys.executable, "-m", "dvc", "repro", "prepare"], scratch)
@@ -111,10 +112,9 @@ def test_corrections_file_relabels_and_excludes_rows(scratch):
     assert "Running stage 'prepare'" in out
     splits = pd.concat([pd.read_parquet(scratch / f"data/processed/{s}.parquet")
                         for s in ("train", "valid", "test")])
-    ids = splits[schema["id_column"]]
-    assert excluded[schema["id_column"]] not in set(ids)
-    row = splits[ids == relabelled[schema["id_column"]]]
-    assert int(row[schema["target"]].iloc[0]) == new_label
+    ids = splits[id_col]
+    assert excluded not in set(ids)
+    assert int(splits.loc[ids == relabelled, target].iloc[0]) == new_label
     applied = json.loads((scratch / "reports/metrics/prepare.json").read_text())["corrections"]
     assert applied["excluded"] == 1 and applied["relabelled"] == 1
 

@@ -205,3 +205,32 @@ def test_missing_group_values_are_rejected(data):
             seed=0,
             group_col="patient",
         )
+
+
+def test_stable_split_keeps_every_row_in_its_split_when_data_is_added():
+    # given data split by id hash
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({"id": np.arange(20_000), "y": (rng.random(20_000) < 0.2).astype(int)})
+    first = split(df, strategy="stable", target="y", test_size=0.2, valid_size=0.2, seed=1,
+                  id_col="id")
+    # when new rows are appended and the data is split again
+    more = pd.DataFrame({"id": np.arange(20_000, 25_000),
+                         "y": (rng.random(5_000) < 0.4).astype(int)})
+    second = split(pd.concat([df, more]), strategy="stable", target="y", test_size=0.2,
+                   valid_size=0.2, seed=1, id_col="id")
+    # then no old row moved, and sizes and prevalence are right in expectation
+    for name in ("train", "valid", "test"):
+        old = set(first[name]["id"])
+        assert old <= set(second[name]["id"])
+    assert abs(len(first["test"]) / 20_000 - 0.2) < 0.01
+    assert abs(first["test"]["y"].mean() - df["y"].mean()) < 0.02
+    # and another seed gives another split
+    other = split(df, strategy="stable", target="y", test_size=0.2, valid_size=0.2, seed=2,
+                  id_col="id")
+    assert set(other["test"]["id"]) != set(first["test"]["id"])
+
+
+def test_stable_split_needs_an_id_column():
+    df = pd.DataFrame({"id": [1, 2, 3, 4], "y": [0, 1, 0, 1]})
+    with pytest.raises(SplitError, match="id_col"):
+        split(df, strategy="stable", target="y", test_size=0.25, valid_size=0.25, seed=0)

@@ -97,8 +97,8 @@ def gate(evaluation: dict[str, Any], champion: dict[str, Any] | None,
         ok = c["met_on_bound"] if on_bound else c["met"]
         passed &= ok
         where = "interval bound" if on_bound else "estimate"
-        reasons.append(f"{'PASS' if ok else 'FAIL'} charter `{c['rule']}`: {c['estimate']:.3f} "
-                       f"({where})")
+        value = "not computable" if c["estimate"] is None else f"{c['estimate']:.3f}"
+        reasons.append(f"{'PASS' if ok else 'FAIL'} charter `{c['rule']}`: {value} ({where})")
     if cfg.get("require_beat_baselines", True):
         for name, comparison in evaluation.get("comparisons", {}).items():
             diff = comparison["auc_difference"]

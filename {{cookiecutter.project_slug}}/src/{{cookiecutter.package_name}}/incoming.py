@@ -20,7 +20,7 @@ from pathlib import Path
 from .config import project_root
 from .errors import UserError, run_stage
 from .io import write_table
-from .paths import RAW_BATCH, RAW_BATCH_TRUTH
+from .paths import RAW_BATCH, RAW_BATCH_TRUTH, RAW_DATA, SCHEMA
 
 log = logging.getLogger(__name__)
 INCOMING_DIR = "data/incoming"
@@ -65,6 +65,52 @@ def append_accepted(data, truth, root: Path, target: str):
     return combined, combined_truth
 
 
+def check_acceptable(frame, batch: Path, root: Path) -> None:
+    """Refuse a batch without labels or with rows that are training data already.
+
+    Checked now rather than by the next ``dvc repro`` (which would fail in ``ingest`` or on
+    duplicate ids in ``validate``). Needs the schema ``validate`` wrote; before the first
+    ``dvc repro`` there is nothing to check against.
+
+    Args:
+        frame: the batch's rows.
+        batch: its file, named in the errors.
+        root: the project root.
+    """
+    if not (root / SCHEMA).exists():
+        return
+    from .io import read_json
+
+    schema = read_json(root / SCHEMA)
+    label, id_column = schema["target"], schema.get("id_column")
+    if label not in frame or frame[label].isna().any():
+        missing = len(frame) if label not in frame else int(frame[label].isna().sum())
+        raise UserError(f"{batch}: {missing} of {len(frame)} rows have no label in column "
+                        f"'{label}'; accept a batch once every row's outcome is known.")
+    if not id_column or id_column not in frame:
+        return
+    seen: set = set()
+    for path in (root / RAW_DATA, *accepted_batches(root)):
+        if path.exists():
+            seen.update(_ids(path, id_column))
+    repeated = frame[id_column][frame[id_column].isin(seen)]
+    if len(repeated):
+        examples = ", ".join(map(str, repeated.head(3)))
+        raise UserError(f"{batch}: {len(repeated)} of {len(frame)} rows have '{id_column}' "
+                        f"values that are training data already (e.g. {examples}): it was "
+                        "accepted before or is not new; accept new rows only (a new batch "
+                        "seed, data.batch_path or --batch).")
+
+
+def _ids(path: Path, column: str):
+    """One column of a table file, read alone (the training data can be large)."""
+    import pandas as pd
+
+    if path.suffix == ".csv":
+        return pd.read_csv(path, usecols=[column])[column]
+    return pd.read_parquet(path, columns=[column])[column]
+
+
 def accept(batch: Path, name: str, root: Path) -> Path:
     """Copy a labelled batch into ``data/incoming/<name>.parquet``.
 
@@ -79,6 +125,7 @@ def accept(batch: Path, name: str, root: Path) -> Path:
     if target.exists():
         raise UserError(f"{target} exists already: choose another --name.")
     frame = read_input(batch)
+    check_acceptable(frame, batch, root)
     write_table(target, frame)
     truth = batch.with_name(batch.stem + "_truth.parquet")
     if batch == root / RAW_BATCH and (root / RAW_BATCH_TRUTH).exists():

@@ -6,8 +6,8 @@ from the calibrated probabilities, the real performance when the batch has label
 verdict (``ok``, ``watch``, ``retrain``, ``investigate-data``) with reasons that say which step
 to go back to. ``reports/monitor/history.csv`` keeps one row per batch across runs.
 
-    python -m {{ cookiecutter.package_name }}.monitor                    # the pipeline's batch
-    python -m {{ cookiecutter.package_name }}.monitor --batch new.csv    # any file (with or without labels)
+    python -m {{ cookiecutter.package_name }}.monitor                  # the pipeline's batch
+    python -m {{ cookiecutter.package_name }}.monitor --batch new.csv  # any file, labelled or not
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 from .config import get, load_params, project_root
 from .errors import run_stage
 from .io import read_json, write_json, write_text
-from .paths import MODEL_FILE, MODEL_INFO, RAW_BATCH, REFERENCE_PROFILE, metrics_path
+from .paths import DECISION, MODEL_FILE, MODEL_INFO, RAW_BATCH, REFERENCE_PROFILE, metrics_path
 
 log = logging.getLogger(__name__)
 OUT_DIR = "reports/monitor/latest"
@@ -116,6 +116,32 @@ def render_report(result: dict) -> str:
     return "\n".join(lines)
 
 
+def default_batch_name(data: dict) -> str:
+    """The history's name for the pipeline's batch: one row per distinct batch.
+
+    Args:
+        data: the ``data`` config group.
+    """
+    if data.get("batch_path"):
+        return Path(data["batch_path"]).stem
+    if data.get("source") == "own_file":
+        return "training-sample"
+    return f"{data.get('source')}-seed{(data.get('batch') or {}).get('seed', 1)}"
+
+
+def deployment_note(root: Path) -> str | None:
+    """Which model this is, relative to the registry (the monitor scores the trained model)."""
+    path = root / DECISION
+    if not path.exists():
+        return None
+    decision = read_json(path)
+    if decision["passed"]:
+        return f"Monitored model: version {decision['version']}, the current champion."
+    return (f"Monitored model: version {decision['version']}, which the gate did NOT promote; "
+            f"the champion serving traffic is version {decision['champion_version']}. Monitor "
+            "it on this batch with `--batch` before acting on this verdict.")
+
+
 def _fmt(value) -> str:
     return "-" if value is None else f"{value:.3g}" if isinstance(value, float) else str(value)
 
@@ -132,10 +158,14 @@ def main() -> None:
     params = load_params()
     root = project_root()
     path = args.batch or root / RAW_BATCH
-    name = get(params, "monitor.batch_name", None) or path.stem
+    name = get(params, "monitor.batch_name", None) or (
+        path.stem if args.batch else default_batch_name(get(params, "data")))
     batch = read_input(path)
     log.info("monitoring %s (%d rows)", path, len(batch))
     result = monitor_batch(batch, params, name)
+    note = deployment_note(root)
+    if note:
+        result["verdict"]["reasons"].append(note)
     verdict = result["verdict"]["verdict"]
     log.info("verdict: %s", verdict)
     for reason in result["verdict"]["reasons"]:

@@ -1,8 +1,10 @@
 """Stage ``prepare`` (step 3): apply reviewed label corrections, split, check for leakage.
 
-Splits are stratified, grouped (no group in two splits) or time-based (no future rows in
-training), from ``conf/prepare/``. The leakage check fails the stage loudly. Imputation,
-encoding and scaling are *not* done here: they are fitted inside the model pipeline.
+Splits (``conf/prepare/``) are stable (by a hash of the row id: stratified in expectation,
+and no row ever changes split when batches are appended), stratified, grouped (no group in
+two splits) or time-based (no future rows in training). The leakage check fails the stage
+loudly. Imputation, encoding and scaling are *not* done here: they are fitted inside the model
+pipeline.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ log = logging.getLogger(__name__)
 
 def main() -> None:
     """Correct, split and check; write ``data/processed/{train,valid,test}.parquet``."""
-    from .splits import check_leakage, split
+    from .splits import STRATEGIES, check_leakage, split
 
     params = load_params()
     schema = load_schema()
@@ -30,11 +32,12 @@ def main() -> None:
         log.info("corrections applied: %s", applied)
     group_col = cfg.get("group_column") or None
     time_col = cfg.get("time_column") or None
-    strategy = get(params, "prepare.split.strategy", choices=("stratified", "grouped", "time"))
+    strategy = get(params, "prepare.split.strategy", choices=STRATEGIES)
     splits = split(
         frame, strategy=strategy, target=schema["target"],
         test_size=float(cfg["test_size"]), valid_size=float(cfg["valid_size"]),
         seed=int(cfg["seed"]), group_col=group_col, time_col=time_col,
+        id_col=schema["id_column"],
     )
     leakage = check_leakage(
         splits, id_col=schema["id_column"], group_col=group_col, time_col=time_col,

@@ -8,6 +8,11 @@ from typing import Any
 SLOPE_BAND = (0.8, 1.2)
 
 
+def _num(value: float | None, digits: int = 3) -> str:
+    """A number, or "-" when it could not be computed (e.g. too few rows for a smoother)."""
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
 def _ci(entry: dict[str, Any] | None, digits: int = 3) -> str:
     """``0.712 [0.690, 0.734]`` from ``{estimate, lo, hi}``."""
     if not entry or entry.get("estimate") is None:
@@ -32,8 +37,7 @@ def next_actions(evaluation: dict[str, Any], charter: dict[str, Any],
     if failed:
         actions.append(
             "Success criteria not met: " + "; ".join(
-                f"`{c['rule']}` (is {c['estimate']:.3f})"
-                for c in failed if c["estimate"] is not None
+                f"`{c['rule']}` (is {_num(c['estimate'])})" for c in failed
             ) + ". The deploy gate will refuse this model: improve it (steps 3-4) or revisit the "
             "charter with its owner (step 1)."
         )
@@ -123,7 +127,7 @@ def render_report(evaluation: dict[str, Any], charter: dict[str, Any], figures: 
         interval = "-" if c["lo"] is None else f"[{c['lo']:.3f}, {c['hi']:.3f}]"
         met = "yes" if c["met"] else "**no**"
         on_bound = "yes" if c["met_on_bound"] else "no"
-        lines.append(f"| `{c['rule']}` | {c['estimate']:.3f} | {interval} | {met} | {on_bound} |")
+        lines.append(f"| `{c['rule']}` | {_num(c['estimate'])} | {interval} | {met} | {on_bound} |")
     lines += [
         "",
         "## Discrimination",
@@ -141,7 +145,7 @@ def render_report(evaluation: dict[str, Any], charter: dict[str, Any], figures: 
         f"- Brier {_ci(cal['brier'])}, Brier skill {_ci(cal['brier_skill'])}",
         f"- Calibration intercept {_ci(cal['intercept'])} (0 is ideal), slope "
         f"{_ci(cal['slope'])} (1 is ideal)",
-        f"- ICI {cal['ici']:.4f}, E50 {cal['e50']:.4f}, E90 {cal['e90']:.4f}, "
+        f"- ICI {_num(cal['ici'], 4)}, E50 {_num(cal['e50'], 4)}, E90 {_num(cal['e90'], 4)}, "
         f"ECE {_ci(cal['ece'], 4)}",
         "",
         "## Against the baselines (paired, same test rows)",

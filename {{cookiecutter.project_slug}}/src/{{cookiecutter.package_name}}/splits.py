@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-STRATEGIES = ("stratified", "grouped", "time")
+STRATEGIES = ("stable", "stratified", "grouped", "time")
 SPLIT_NAMES = ("train", "valid", "test")
 _MAX_SHOWN = 5
 
@@ -54,18 +54,23 @@ def split(
     seed: int,
     group_col: str | None = None,
     time_col: str | None = None,
+    id_col: str | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Split labelled data into train, valid and test.
 
     Args:
         df: Labelled data; ``target`` must have no missing values.
-        strategy: ``"stratified"``, ``"grouped"`` or ``"time"``.
+        strategy: ``"stable"``, ``"stratified"``, ``"grouped"`` or ``"time"``. ``stable``
+            assigns each row by a seeded hash of its id: stratified in expectation, and a row
+            never changes split when data is added (the lifecycle's loop appends batches; a
+            re-shuffled split would put the champion's training rows into the new test split).
         target: Label column; every class must occur in every split.
         test_size: Fraction of rows (of groups for ``grouped``) for test, in (0, 1).
         valid_size: Fraction for valid, in (0, 1); ``test_size + valid_size < 1``.
         seed: Non-negative integer seed (unused by ``time``, which is deterministic).
         group_col: Group column, required for ``grouped``.
         time_col: Time column (datetime, numeric or parseable text), required for ``time``.
+        id_col: Row id column, required for ``stable``.
 
     Returns:
         ``{"train": ..., "valid": ..., "test": ...}`` with fresh 0..n-1 indexes (rows are
@@ -74,9 +79,12 @@ def split(
     Raises:
         SplitError: Bad parameters, missing columns/values, or a split lacking a class.
     """
-    _validate_params(df, strategy, target, test_size, valid_size, seed, group_col, time_col)
+    _validate_params(df, strategy, target, test_size, valid_size, seed, group_col, time_col,
+                     id_col)
 
-    if strategy == "stratified":
+    if strategy == "stable":
+        parts = _split_stable(df, id_col, test_size, valid_size, seed)  # type: ignore[arg-type]
+    elif strategy == "stratified":
         parts = _split_stratified(df, target, test_size, valid_size, seed)
     elif strategy == "grouped":
         parts = _split_grouped(df, group_col, test_size, valid_size, seed)  # type: ignore[arg-type]
@@ -197,6 +205,18 @@ def check_leakage(
 # ----------------------------------------------------------------------- strategies
 
 
+def _split_stable(
+    df: pd.DataFrame, id_col: str, test_size: float, valid_size: float, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Train/valid/test by a seeded hash of each id mapped to [0, 1): fixed per id forever."""
+    key = f"{seed:016d}"[-16:]  # pandas' hash key is 16 characters
+    hashes = pd.util.hash_pandas_object(df[id_col].astype(str), index=False, hash_key=key)
+    unit = hashes.to_numpy(dtype=np.uint64) / float(2**64)
+    test = unit < test_size
+    valid = ~test & (unit < test_size + valid_size)
+    return df[~test & ~valid], df[valid], df[test]
+
+
 def _split_stratified(
     df: pd.DataFrame, target: str, test_size: float, valid_size: float, seed: int
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -287,6 +307,7 @@ def _validate_params(
     seed: int,
     group_col: str | None,
     time_col: str | None,
+    id_col: str | None = None,
 ) -> None:
     if strategy not in STRATEGIES:
         raise SplitError(f"split: strategy={strategy!r} unknown; use one of {STRATEGIES}.")
@@ -306,6 +327,8 @@ def _validate_params(
         needed["group_col"] = group_col  # type: ignore[assignment]
     if strategy == "time":
         needed["time_col"] = time_col  # type: ignore[assignment]
+    if strategy == "stable":
+        needed["id_col"] = id_col  # type: ignore[assignment]
     for key, col in needed.items():
         if not col:
             raise SplitError(f"split(strategy={strategy!r}): set {key} (a column name).")
