@@ -32,6 +32,9 @@ SHADOWED = {
     "conf", "data", "models", "reports", "src", "setuptools", "pip", "site", "typing", "json",
     "logging", "random", "statistics", "math", "string", "types", "abc", "io", "os", "sys",
 }
+# Folders that are DVC stage outputs in the generated project: a user's file there is deleted.
+STAGE_OUTPUTS = ("data/raw/", "data/interim/", "data/processed/", "data/predictions/",
+                 "models/", "reports/")
 SLUG_RULE = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$")
 URL_RULE = re.compile(r"^https?://[^\s/]+(:\d+)?(/.*)?$")
 
@@ -75,6 +78,11 @@ def problems(answers: dict[str, str]) -> list[str]:
             found.append(
                 f"own_file_path: '{path}' must name a .csv or .parquet file "
                 "(relative to the project, e.g. data/external/my_data.csv)."
+            )
+        elif path.replace("\\", "/").lstrip("./").startswith(STAGE_OUTPUTS):
+            found.append(
+                f"own_file_path: '{path}' lies in a folder the pipeline rewrites (DVC deletes a "
+                "stage's outputs before running it); put it under data/external/."
             )
         if not answers["own_file_target"].strip():
             found.append("own_file_target: must name the target column of your file.")

@@ -31,8 +31,10 @@ def mlflow_client(project: Path):
     import mlflow
     from mlflow import MlflowClient
 
-    mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
-    return MlflowClient()
+    # explicit URIs: another test module in this worker may have set MLflow's global registry
+    uri = f"sqlite:///{project / 'mlflow.db'}"
+    mlflow.set_tracking_uri(uri)
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
 def runs_by_stage(project: Path) -> dict[str, list]:
@@ -109,7 +111,9 @@ def test_editing_the_evaluate_config_reruns_evaluate_and_later_only(demo_project
     conf.write_text(conf.read_text().replace("calibration_bins: 10", "calibration_bins: 8"))
     done = run(["dvc", "repro"], demo_project)
     # then the edit took effect and only evaluate and its dependants re-ran
-    assert ran_stages(done.stdout) == {"compose", "evaluate", "deploy", "monitor"}, done.stdout
+    # (monitor follows only if the deploy decision changed, e.g. a new threshold)
+    assert {"compose", "evaluate", "deploy"} <= ran_stages(done.stdout), done.stdout
+    assert ran_stages(done.stdout) <= {"compose", "evaluate", "deploy", "monitor"}, done.stdout
     params = yaml.safe_load((demo_project / "params.yaml").read_text())
     assert params["evaluate"]["calibration_bins"] == 8
     evaluation = json.loads((demo_project / "reports/evaluate/evaluation.json").read_text())

@@ -20,6 +20,7 @@ BAD_ANSWERS = [  # (answers, the field the message must name, the rule it must s
     ({"project_name": " "}, "project_name", "must not be empty"),
     ({"python_version": "3.9"}, "python_version", "not supported"),
     ({"example_data": "own_file", "own_file_path": "data.xlsx"}, "own_file_path", ".csv"),
+    ({"example_data": "own_file", "own_file_path": "data/raw/x.csv"}, "own_file_path", "rewrites"),
     ({"mlflow_tracking": "server", "mlflow_server_url": "localhost"}, "mlflow_server_url", "URL"),
 ]
 

@@ -110,8 +110,11 @@ def gate(evaluation: dict[str, Any], champion: dict[str, Any] | None,
     if champion is None:
         reasons.append("PASS no other champion to compare with")
     elif "error" in champion:
-        reasons.append(f"WARN champion v{champion['version']} cannot score the current test rows "
-                       f"({champion['error']}); compared on the charter and baselines only")
+        passed = False
+        reasons.append(f"FAIL champion v{champion['version']} cannot score the current test rows "
+                       f"({champion['error']}), so the challenger cannot be shown not worse; if "
+                       "the feature set changed on purpose, move the alias by hand: "
+                       "`MlflowClient().set_registered_model_alias(name, 'champion', version)`")
     else:
         diff = champion["auc_difference"]
         margin = float(cfg.get("champion_margin", 0.0))

@@ -30,9 +30,12 @@ def main() -> None:
     frame, applied = load_corrected(params, schema)
     if applied.get("relabelled") or applied.get("excluded"):
         log.info("corrections applied: %s", applied)
-    group_col = cfg.get("group_column") or None
-    time_col = cfg.get("time_column") or None
     strategy = get(params, "prepare.split.strategy", choices=STRATEGIES)
+    # prepare.split names the columns; for its own strategy the data's schema
+    # (data.group_column, data.time_column) is the fallback, so declaring them once is enough
+    group_col = cfg.get("group_column") or (
+        schema.get("group_column") if strategy == "grouped" else None)
+    time_col = cfg.get("time_column") or (schema.get("time_column") if strategy == "time" else None)
     splits = split(
         frame, strategy=strategy, target=schema["target"],
         test_size=float(cfg["test_size"]), valid_size=float(cfg["valid_size"]),

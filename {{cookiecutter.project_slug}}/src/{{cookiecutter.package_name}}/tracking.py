@@ -91,7 +91,9 @@ def pipeline_key() -> str:
     nearest ``dvc`` ancestor process (one ``dvc repro`` invocation); otherwise this process alone.
     """
     if os.environ.get("DVC_EXP_NAME"):
-        return f"exp:{os.environ['DVC_EXP_NAME']}"
+        # names are unique per baseline commit only
+        baseline = os.environ.get("DVC_EXP_BASELINE_REV", "")[:12]
+        return f"exp:{baseline}:{os.environ['DVC_EXP_NAME']}"
     import psutil
 
     process = psutil.Process()

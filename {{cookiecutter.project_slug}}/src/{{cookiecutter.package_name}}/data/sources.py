@@ -160,7 +160,7 @@ def read_table(path: str | Path, *, config_key: str = "data.path") -> pd.DataFra
         raise DataFileNotFoundError(
             f"Data file not found: {p} (looked in {p.resolve()}). It is set by config key "
             f"'{config_key}': correct it in the data config or on the command line, e.g. "
-            f"{config_key}=data/raw/my_table.csv"
+            f"{config_key}=data/external/my_table.csv (never under data/raw: DVC rewrites it)"
         )
     kind = _table_kind(p)
     if kind is None:

@@ -368,6 +368,8 @@ def spec_from_config(
     roles = [
         given.get(k) for k in ("target", "id_column", "time_column", "group_column", "second_label")
     ]
+    # an existing score is a baseline to beat, never an input of the model
+    roles.append(cfg.get("legacy_score_column"))
     skip = {str(c) for c in roles if c is not None} | set(_names(cfg, "exclude"))
     if df is not None:
         inferred_num, inferred_cat = _infer_types(df, skip | set(numeric) | set(categorical))
