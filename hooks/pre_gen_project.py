@@ -11,19 +11,24 @@ import keyword
 import re
 import sys
 
+# tojson renders each answer as a valid string literal, whatever characters it holds.
 ANSWERS = {
-    "project_name": """{{ cookiecutter.project_name }}""",
-    "project_slug": """{{ cookiecutter.project_slug }}""",
-    "package_name": """{{ cookiecutter.package_name }}""",
-    "python_version": """{{ cookiecutter.python_version }}""",
-    "example_data": """{{ cookiecutter.example_data }}""",
-    "own_file_path": """{{ cookiecutter.own_file_path }}""",
-    "own_file_target": """{{ cookiecutter.own_file_target }}""",
-    "mlflow_tracking": """{{ cookiecutter.mlflow_tracking }}""",
-    "mlflow_server_url": """{{ cookiecutter.mlflow_server_url }}""",
+    "author_name": {{ cookiecutter.author_name | tojson }},
+    "author_email": {{ cookiecutter.author_email | tojson }},
+    "description": {{ cookiecutter.description | tojson }},
+    "project_name": {{ cookiecutter.project_name | tojson }},
+    "project_slug": {{ cookiecutter.project_slug | tojson }},
+    "package_name": {{ cookiecutter.package_name | tojson }},
+    "python_version": {{ cookiecutter.python_version | tojson }},
+    "example_data": {{ cookiecutter.example_data | tojson }},
+    "own_file_path": {{ cookiecutter.own_file_path | tojson }},
+    "own_file_target": {{ cookiecutter.own_file_target | tojson }},
+    "mlflow_tracking": {{ cookiecutter.mlflow_tracking | tojson }},
+    "mlflow_server_url": {{ cookiecutter.mlflow_server_url | tojson }},
 }
 
 SUPPORTED_PYTHON = ("3.11", "3.12", "3.13")
+FREE_TEXT = ("project_name", "author_name", "author_email", "description")
 # Top-level modules the generated project imports (or that pytest/tooling claim): a package
 # with one of these names would shadow it and break every stage.
 SHADOWED = {
@@ -48,6 +53,10 @@ def problems(answers: dict[str, str]) -> list[str]:
     found: list[str] = []
     if not answers["project_name"].strip():
         found.append("project_name: must not be empty.")
+    for field in FREE_TEXT:
+        if any(char in answers[field] for char in '"\\'):
+            found.append(f"{field}: must not contain double quotes or backslashes "
+                         "(it is written into TOML and YAML files).")
     slug = answers["project_slug"]
     if not SLUG_RULE.match(slug):
         found.append(

@@ -18,6 +18,7 @@ BAD_ANSWERS = [  # (answers, the field the message must name, the rule it must s
     ({"package_name": "1model"}, "package_name", "valid lowercase Python identifier"),
     ({"package_name": "my-model"}, "package_name", "valid lowercase Python identifier"),
     ({"project_name": " "}, "project_name", "must not be empty"),
+    ({"description": 'Predicts "risk"'}, "description", "double quotes"),
     ({"python_version": "3.9"}, "python_version", "not supported"),
     ({"example_data": "own_file", "own_file_path": "data.xlsx"}, "own_file_path", ".csv"),
     ({"example_data": "own_file", "own_file_path": "data/raw/x.csv"}, "own_file_path", "rewrites"),

@@ -86,6 +86,14 @@ def load_corrected(params: dict[str, Any], schema: dict[str, Any]) -> tuple[pd.D
     frame = read_parquet(project_root() / VALIDATED)
     path = project_root() / str(get(params, "prepare.corrections_file"))
     corrections = read_corrections(path)
+    if len(corrections) and schema.get("id_generated"):
+        from .errors import ConfigError
+
+        raise ConfigError(
+            f"{path} corrects rows by id, but the data has no id column (rows are numbered by "
+            "position, which moves when the file is re-exported): set data.id_column in "
+            "conf/data/ to a stable unique id first."
+        )
     return apply_corrections(
         frame, corrections, id_col=schema["id_column"], target=schema["target"], source=str(path)
     )

@@ -45,6 +45,7 @@ def main() -> None:
         # Rows need stable names for label corrections and error lists.
         validated.insert(0, ROW_ID, range(len(validated)))
         schema["id_column"] = ROW_ID
+        schema["id_generated"] = True  # positions: not stable if the file is re-exported
     schema["audited"] = list(audited)
     write_table(root / VALIDATED, validated)
     write_json(root / SCHEMA, schema)
