@@ -17,7 +17,7 @@ import yaml
 
 pytestmark = pytest.mark.slow
 COPIED = ("conf", "src", "dvc.yaml", "pyproject.toml", ".dvcignore", ".gitignore",
-          "data/corrections.csv", "data/incoming")
+          "data/corrections.csv", "data/incoming", "data/external")
 
 
 def sh(args: list[str], cwd: Path) -> str:
