@@ -27,7 +27,6 @@ import importlib
 import json
 import os
 import platform
-import signal
 import socket
 import subprocess
 import sys
@@ -40,7 +39,7 @@ import numpy as np
 TEMPLATE = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TEMPLATE / "tests"))
 
-from helpers import install, project_env, run  # noqa: E402
+from helpers import install, project_env, run, stop_process_group  # noqa: E402
 
 HOST = "127.0.0.1"  # loopback only: the benchmark never listens on or calls another interface
 WARM_UP = 20
@@ -120,24 +119,8 @@ def start_server(project: Path, package: str, port: int, log_path: Path) -> subp
 
 
 def stop_server(process: subprocess.Popen) -> None:
-    """Terminate the server's process group (MLflow runs uvicorn as a child); kill if stuck."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=STOP_SECONDS)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=STOP_SECONDS)
-    deadline = time.monotonic() + STOP_SECONDS
-    while time.monotonic() < deadline:
-        try:
-            os.killpg(process.pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.2)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
+    """Stop the server and everything it started."""
+    stop_process_group(process, STOP_SECONDS)
 
 
 def request_bodies(project: Path, package: str, rows_per_request: int, count: int) -> list[bytes]:

@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from helpers import TEMPLATE, install  # noqa: E402
+from helpers import TEMPLATE, bake_and_install  # noqa: E402
 
 
 @pytest.fixture
@@ -30,12 +30,4 @@ def bake(tmp_path: Path):
 @pytest.fixture(scope="session")
 def demo_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One default project, baked and installed once for the end-to-end tests."""
-    from cookiecutter.main import cookiecutter
-
-    out = tmp_path_factory.mktemp("demo")
-    project = Path(cookiecutter(
-        str(TEMPLATE), no_input=True, output_dir=str(out),
-        extra_context={"project_name": "Demo Lifecycle"},
-    ))
-    install(project)
-    return project
+    return bake_and_install(tmp_path_factory.mktemp("demo"), project_name="Demo Lifecycle")

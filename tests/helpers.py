@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 TEMPLATE = Path(__file__).resolve().parents[1]
@@ -77,3 +80,36 @@ def template_leftovers(project: Path) -> list[str]:
         if "{{" in text or "{%" in text or "{#" in text:
             bad.append(str(path.relative_to(project)))
     return bad
+
+
+def bake_and_install(out: Path, **answers: str) -> Path:
+    """Bake the template with these answers (others default) into ``out`` and install it."""
+    from cookiecutter.main import cookiecutter
+
+    project = Path(cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(out),
+                                extra_context=answers))
+    install(project)
+    return project
+
+
+def stop_process_group(process: subprocess.Popen, timeout: float = 30) -> None:
+    """Terminate a server's whole process group (``mlflow models serve`` runs uvicorn as a
+    child); kill what has not gone within ``timeout`` seconds."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=timeout)
+    # the children outlive the leader: wait for the whole group to vanish
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)

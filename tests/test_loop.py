@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import install, run
+from helpers import bake_and_install, run
 
 pytestmark = pytest.mark.slow
 
@@ -100,14 +100,7 @@ def commit(project: Path, message: str) -> None:
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One project with a name of its own (its own registered model), baked and installed."""
-    from cookiecutter.main import cookiecutter
-    from helpers import TEMPLATE
-
-    out = tmp_path_factory.mktemp("loop")
-    baked = Path(cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(out),
-                              extra_context={"project_name": PROJECT_NAME}))
-    install(baked)
-    return baked
+    return bake_and_install(tmp_path_factory.mktemp("loop"), project_name=PROJECT_NAME)
 
 
 def test_first_repro_makes_champion_v1_and_monitors_the_default_batch(project):

@@ -13,8 +13,6 @@ import contextlib
 import http.client
 import importlib
 import json
-import os
-import signal
 import socket
 import subprocess
 import sys
@@ -25,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import TEMPLATE, install, project_env, run
+from helpers import bake_and_install, project_env, run, stop_process_group
 
 pytestmark = pytest.mark.slow
 
@@ -42,12 +40,7 @@ TOLERANCE = 1e-9
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A project baked, installed and run through the whole pipeline once."""
-    from cookiecutter.main import cookiecutter
-
-    out = tmp_path_factory.mktemp("serving")
-    path = Path(cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(out),
-                             extra_context={"project_name": PROJECT_NAME}))
-    install(path)
+    path = bake_and_install(tmp_path_factory.mktemp("serving"), project_name=PROJECT_NAME)
     run(["dvc", "repro"], path)
     return path
 
@@ -148,25 +141,8 @@ def wait_until_up(process: subprocess.Popen, port: int, log_path: Path) -> None:
 
 
 def stop(process: subprocess.Popen) -> None:
-    """Terminate the server's process group; kill it if it does not go within STOP_SECONDS."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=STOP_SECONDS)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=STOP_SECONDS)
-    # uvicorn is a child of the (now gone) leader: wait for the whole group to vanish.
-    deadline = time.monotonic() + STOP_SECONDS
-    while time.monotonic() < deadline:
-        try:
-            os.killpg(process.pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.2)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
+    """Stop the server and everything it started."""
+    stop_process_group(process, STOP_SECONDS)
 
 
 def payload(inputs: pd.DataFrame) -> bytes:

@@ -63,6 +63,8 @@ def scratch(tmp_path: Path, project_root: Path) -> Path:
         frame = frame.rename(columns={"readmitted": cfg["target"]}).drop(columns=["admission_date"])
         (tmp_path / cfg["path"]).parent.mkdir(parents=True, exist_ok=True)
         frame.to_csv(tmp_path / cfg["path"], index=False)
+        # a stable id: label corrections refuse position-based row numbers
+        shrink(conf, id_column="patient_id")
     shrink(tmp_path / "conf/evaluate/default.yaml", n_bootstrap=200)
     shrink(tmp_path / "conf/train/default.yaml", permutation_importance__n_repeats=1)
     sh(["git", "init", "-q"], tmp_path)
