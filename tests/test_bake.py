@@ -105,6 +105,7 @@ ALWAYS = [
     "tests/test_data_synthetic.py",
     "tests/test_data_validation.py",
     "tests/test_features.py",
+    "tests/test_label_detection_synthetic.py",
     "tests/test_label_quality.py",
     "tests/test_metrics_bootstrap.py",
     "tests/test_metrics_calibration.py",
