@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 
 from .config import get, load_params, project_root
-from .dataset import load_schema, load_split, numeric_features
+from .dataset import as_model_data, load_schema, load_split, numeric_features
 from .errors import UserError, run_stage
 from .io import read_parquet, write_json, write_table
 from .paths import BASELINE_PREDICTIONS, metrics_path, split_path
@@ -45,12 +45,11 @@ def fit_baselines(params, schema, X, y) -> dict:
     }
 
 
-def legacy_scores(params, split: str):
-    """The legacy score column for a split, or None when not configured."""
+def legacy_scores(params, frame):
+    """The legacy score column of a split's table, or None when not configured."""
     column = get(params, "data.legacy_score_column", None)
     if not column:
         return None
-    frame = read_parquet(project_root() / split_path(split))
     if column not in frame:
         raise UserError(
             f"data.legacy_score_column names '{column}', which is not a column of the data; "
@@ -70,23 +69,17 @@ def main() -> None:
     params = load_params()
     schema = load_schema()
     X_train, y_train, _ = load_split("train", schema)
-    tables, metrics = [], {}
-    scored = {}
-    for split in ("valid", "test"):
-        X, y, ids = load_split(split, schema)
-        scored[split] = (X, y, ids)
     models = fit_baselines(params, schema, X_train, y_train)
-    columns = {split: {} for split in scored}
-    for name, model in models.items():
-        for split, (X, _, _) in scored.items():
-            columns[split][name] = model.predict_proba(X)[:, 1]
-    for split in scored:
-        legacy = legacy_scores(params, split)
+    tables, metrics, columns = [], {}, {}
+    for split in ("valid", "test"):
+        frame = read_parquet(project_root() / split_path(split))
+        X, y, ids = as_model_data(frame, schema)
+        columns[split] = {name: model.predict_proba(X)[:, 1] for name, model in models.items()}
+        legacy = legacy_scores(params, frame)
         if legacy is not None:
             columns[split]["legacy"] = legacy
-    for split, (_, y, ids) in scored.items():
         tables.append(pd.DataFrame({"id": ids, "split": split, "y": y, **columns[split]}))
-    _, y_test, _ = scored["test"]
+    y_test = tables[-1]["y"].to_numpy()
     for name, p in columns["test"].items():
         metrics[name] = {
             "test_auc": round(float(roc_auc_score(y_test, p)), 6),

@@ -63,7 +63,16 @@ def load_split(name: str, schema: dict[str, Any]) -> tuple[pd.DataFrame, np.ndar
         name: ``train``, ``valid`` or ``test``.
         schema: the dataset schema.
     """
-    frame = read_parquet(project_root() / split_path(name))
+    return as_model_data(read_parquet(project_root() / split_path(name)), schema)
+
+
+def as_model_data(frame: pd.DataFrame, schema: dict[str, Any]):
+    """A prepared table as ``(X, y, ids)``.
+
+    Args:
+        frame: a split's table (features, target, id).
+        schema: the dataset schema.
+    """
     y = frame[schema["target"]].to_numpy(dtype="int8")
     ids = frame[schema["id_column"]].to_numpy()
     return model_inputs(frame, schema), y, ids

@@ -36,17 +36,18 @@ NEXT_STEP = {
 }
 
 
-def monitor_batch(batch, params: dict, name: str) -> dict:
+def monitor_batch(batch, params: dict, name: str, source: Path) -> dict:
     """Score a batch and judge it against the reference.
 
     Args:
         batch: the incoming table (features, optionally the target column).
         params: the composed parameters (``monitor`` group).
         name: the batch's name in the history.
+        source: the batch's file, named in input errors.
     """
     import numpy as np
 
-    from .dataset import load_schema, model_inputs
+    from .dataset import load_schema
     from .monitoring import (
         assess_performance,
         compute_drift,
@@ -64,13 +65,13 @@ def monitor_batch(batch, params: dict, name: str) -> dict:
     model = load_skops(root / MODEL_FILE, info["trusted_types"])
     from .score import check_columns
 
-    inputs = check_columns(batch, schema, Path(name))
+    inputs = check_columns(batch, schema, source)
     p = model.predict_proba(inputs)[:, 1]
     target = schema["target"]
     y = batch[target].to_numpy(dtype=float) if target in batch else None
     if y is not None and np.isnan(y).all():
         y = None
-    drift = compute_drift(model_inputs(batch, schema), p, reference, thresholds)
+    drift = compute_drift(inputs, p, reference, thresholds)
     performance = assess_performance(p, y, reference, thresholds)
     verdict = decide(drift, performance, reference, thresholds)
     return {"batch": name, "n": int(len(batch)), "labelled": y is not None,
@@ -162,7 +163,7 @@ def main() -> None:
         path.stem if args.batch else default_batch_name(get(params, "data")))
     batch = read_input(path)
     log.info("monitoring %s (%d rows)", path, len(batch))
-    result = monitor_batch(batch, params, name)
+    result = monitor_batch(batch, params, name, path)
     note = deployment_note(root)
     if note:
         result["verdict"]["reasons"].append(note)
