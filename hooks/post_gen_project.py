@@ -1,8 +1,10 @@
-"""Finish the generated project: prune what the answers turned off, then initialise it.
+"""Finish the generated project: prune what the answers turned off, then initialise git.
 
-Initialisation (git, DVC with Hydra composition, params.yaml, first commit) is the project's own
-``bootstrap`` module, so it can also be run by hand. It needs DVC and Hydra importable by the
-Python running cookiecutter; when they are not, the hook says what to run after installing.
+Runs with the Python of cookiecutter, which usually has neither DVC nor Hydra (pipx or a bare
+venv), so it needs neither: the project ships its DVC configuration (``.dvc/``, Hydra
+composition on), ``dvc repro`` composes ``params.yaml`` in its first stage, and this hook only
+runs ``git init`` and makes the first commit (DVC experiments need one). The project's
+``bootstrap`` module repairs the same steps by hand, idempotently.
 """
 
 from __future__ import annotations
@@ -13,8 +15,13 @@ import sys
 from pathlib import Path
 
 ROOT = Path.cwd()
-PACKAGE = "{{ cookiecutter.package_name }}"
-INIT_GIT = "{{ cookiecutter.init_git }}" == "yes"
+INIT_GIT = {{ cookiecutter.init_git | tojson }} == "yes"
+# an identity for the first commit when git has none configured
+AUTHOR = ({{ cookiecutter.author_name | tojson }}, {{ cookiecutter.author_email | tojson }})
+
+# The author inside a Python string: only \ and " need escaping (\x22 is ", so this line parses
+# before rendering too); the pre-generation hook refuses line breaks and control characters.
+OWNER = "{{ cookiecutter.author_name | replace('\\', '\\\\') | replace('\x22', '\\\x22') }}"
 
 REMOVE_WHEN_OFF = {
     "{{ cookiecutter.ci_workflow }}": [".github"],
@@ -34,39 +41,47 @@ def prune() -> None:
                     target.unlink()
     if "{{ cookiecutter.license }}" == "Proprietary":
         (ROOT / "LICENSE").write_text(
-            "Copyright (c) {{ cookiecutter.author_name }}. All rights reserved.\n", encoding="utf-8"
+            f"Copyright (c) {OWNER}. All rights reserved.\n", encoding="utf-8"
         )
 
 
-def initialise() -> None:
-    """Run the project's bootstrap with this Python, or explain how to run it later."""
-    command = [
-        sys.executable, "-c",
-        "import sys; sys.path.insert(0, 'src'); "
-        f"from {PACKAGE}.bootstrap import main; main()",
-    ]
+def git(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run git in the project, capturing its output."""
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+
+
+def initialise() -> str:
+    """Initialise git and make the first commit; return what was done, in words."""
     if not INIT_GIT:
-        command += ["--no-git"]
-    try:
-        import dvc  # noqa: F401
-        import hydra  # noqa: F401
-    except ImportError:
-        print(
-            "\nDVC and Hydra are not installed for the Python running cookiecutter, so the project"
-            " is not initialised yet. In the project directory run:\n"
-            "    python -m venv .venv && . .venv/bin/activate && pip install -e '.[dev]'\n"
-            f"    python -m {PACKAGE}.bootstrap{'' if INIT_GIT else ' --no-git'}\n"
-        )
-        return
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+        return "git was not initialised (init_git=no); DVC runs without it (`dvc exp` needs git)."
+    if shutil.which("git") is None:
+        sys.exit("ERROR: init_git: git is not installed; install git, or answer init_git=no.")
+    if not (ROOT / ".git").exists():
+        done = git("init", "-q", "-b", "main")
+        if done.returncode != 0:  # git before 2.28 has no -b
+            git("init", "-q")
+            git("checkout", "-q", "-b", "main")
+    identity = []
+    for key, fallback in zip(("user.name", "user.email"), AUTHOR, strict=True):
+        if not git("config", key).stdout.strip():
+            identity += ["-c", f"{key}={fallback}"]
+    git("add", "-A")
+    done = git(*identity, "commit", "-q", "-m", "Generate project from the ML lifecycle template")
     if done.returncode != 0:
-        print(done.stdout + done.stderr, file=sys.stderr)
-        sys.exit(f"ERROR: initialising the project failed (see above); fix it and run "
-                 f"`python -m {PACKAGE}.bootstrap` in the project.")
-    print(done.stdout, end="")
+        sys.exit(f"ERROR: init_git: the first commit failed:\n{done.stdout}{done.stderr}")
+    return "git initialised (branch main) with a first commit."
+
+
+def next_steps() -> str:
+    """The commands that take a fresh checkout to its first results."""
+    return (
+        f"\nProject ready in {ROOT}\n  {initialise()}\nNext:\n"
+        f"  cd {ROOT.name}\n"
+        "  python -m venv .venv && . .venv/bin/activate && pip install -e '.[dev]'\n"
+        "  dvc repro            # the whole lifecycle; see README.md\n"
+    )
 
 
 if __name__ == "__main__":
     prune()
-    initialise()
-    print(f"\nProject ready in {ROOT}. Next: see README.md (`dvc repro` runs the lifecycle).")
+    print(next_steps())

@@ -36,3 +36,22 @@ def test_paths_handed_between_stages_are_declared_in_dvc_yaml(project_root):
               paths.MODEL_PREDICTIONS, paths.metrics_path("evaluate"))
     for path in handed:
         assert path in text or path.rsplit("/", 1)[0] in text, path
+
+
+def test_root_gitignore_covers_every_cached_stage_output(project_root):
+    # given the root .gitignore (DVC drops its own entries for stages that succeeded when a
+    # later stage fails, so this file alone must keep data and models out of git)
+    ignored = {
+        line.strip().strip("/")
+        for line in (project_root / ".gitignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    stages = yaml.safe_load((project_root / "dvc.yaml").read_text())["stages"]
+    # when every output is listed, then each cached one (or a folder above it) is ignored
+    for name, stage in stages.items():
+        for out in stage.get("outs", []):
+            path, options = (out, {}) if isinstance(out, str) else next(iter(out.items()))
+            if options.get("cache", True) is False and not path.endswith(".stamp"):
+                continue  # small uncached outputs (decision.json, history.csv) belong in git
+            parents = {"/".join(path.split("/")[:i]) for i in range(1, path.count("/") + 2)}
+            assert parents & ignored, f"stage {name}: output {path} is not in .gitignore"

@@ -1,8 +1,10 @@
-"""Initialise a freshly generated project: git, DVC (with Hydra composition), params.yaml.
+"""Repair a project's initialisation: git, DVC (with Hydra composition), params.yaml.
 
-Run by the template's post-generation hook when the generating Python has DVC and Hydra, else
-by hand after installing the project: ``python -m {{ cookiecutter.package_name }}.bootstrap``.
-Safe to run twice: each step is skipped when already done.
+A freshly generated project needs none of this: it ships ``.dvc/`` and the template's hook
+initialises git, and ``dvc repro`` composes ``params.yaml``. Run it by hand when one of those is
+missing (a copy without ``.git``, a deleted ``.dvc/config``):
+``python -m {{ cookiecutter.package_name }}.bootstrap``. Safe to run twice: each step is
+skipped when already done.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-FALLBACK_NAME = "{{ cookiecutter.author_name }}"
-FALLBACK_EMAIL = "{{ cookiecutter.author_email }}"
+FALLBACK_NAME = "{{ cookiecutter.author_name | replace('\\', '\\\\') | replace('"', '\\"') }}"
+FALLBACK_EMAIL = "{{ cookiecutter.author_email | replace('\\', '\\\\') | replace('"', '\\"') }}"
 
 
 def _run(args: list[str], cwd: Path) -> str:

@@ -82,18 +82,17 @@ def load_corrected(params: dict[str, Any], schema: dict[str, Any]) -> tuple[pd.D
     """The validated data with the reviewed label corrections applied.
 
     Args:
-        params: the composed parameters (``prepare.corrections_file``).
+        params: the composed parameters.
         schema: the dataset schema.
 
     Returns:
         The corrected table and the counts of corrections applied.
     """
-    from .config import get
     from .label_quality import apply_corrections, read_corrections
-    from .paths import VALIDATED
+    from .paths import CORRECTIONS, VALIDATED
 
     frame = read_parquet(project_root() / VALIDATED)
-    path = project_root() / str(get(params, "prepare.corrections_file"))
+    path = project_root() / CORRECTIONS
     corrections = read_corrections(path)
     if len(corrections) and schema.get("id_generated"):
         from .errors import ConfigError

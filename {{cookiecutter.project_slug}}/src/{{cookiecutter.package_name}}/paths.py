@@ -21,6 +21,7 @@ PREDICTIONS_DIR = "data/predictions"
 MODEL_PREDICTIONS = f"{PREDICTIONS_DIR}/model.parquet"        # id, split, y, p (valid + test)
 BASELINE_PREDICTIONS = f"{PREDICTIONS_DIR}/baselines.parquet"  # id, split, y, one column each
 
+CORRECTIONS = "data/corrections.csv"            # reviewed relabel/exclude decisions (git)
 CHARTER = "reports/define/charter.json"
 LABEL_SUSPECTS = "reports/labels/suspects.csv"
 MODEL_DIR = "models/train"
