@@ -18,7 +18,7 @@ import sys
 from typing import Any
 
 from .config import get, load_params, project_root
-from .errors import run_stage
+from .errors import ConfigError, run_stage
 from .io import read_json, write_json, write_text
 from .paths import CHARTER, DECISION, EVALUATION, MODEL_INFO, metrics_path
 
@@ -142,7 +142,7 @@ def main() -> None:
     evaluation = read_json(root / EVALUATION)
     charter = read_json(root / CHARTER)
     if not info.get("model_uri"):
-        raise ValueError("train.log_model is false: there is no logged model to deploy; "
+        raise ConfigError("train.log_model is false: there is no logged model to deploy; "
                          "set it to true in conf/train/default.yaml.")
     connect(params)
     client = MlflowClient()

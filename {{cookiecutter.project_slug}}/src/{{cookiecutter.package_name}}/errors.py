@@ -16,7 +16,7 @@ class UserError(Exception):
     """
 
 
-class ConfigError(UserError):
+class ConfigError(UserError, ValueError):
     """A missing or invalid configuration key (the message names the key and its conf/ file)."""
 
 
@@ -32,9 +32,10 @@ def run_stage(main: Callable[[], object], stage: str) -> None:
     )
     try:
         main()
-    except (UserError, ValueError, FileNotFoundError) as error:
-        # ValueError covers the validation errors of the data, metrics and label modules, whose
-        # messages name the column and rule; a KeyboardInterrupt or a bug keeps its traceback.
+    except UserError as error:
+        # Only our own errors, whose messages name the file, column or key: a ValueError from
+        # numpy, pandas or scikit-learn is a bug (ours, or a check we lack) and keeps its
+        # traceback, as does a KeyboardInterrupt.
         print(f"\n[{stage}] ERROR: {error}\n", file=sys.stderr)
         if os.environ.get("DVC_STAGE"):
             # DVC removed this stage's outputs before running it; the last good ones are cached.

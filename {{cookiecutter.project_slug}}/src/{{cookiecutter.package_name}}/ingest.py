@@ -31,7 +31,7 @@ def main() -> None:
     if cfg.get("source") == "own_file" and not cfg.get("batch_path"):
         # No production file yet: monitor a sample of the training file, a smoke check that
         # must come out "ok". Point data.batch_path at real new rows when they arrive.
-        log.info("no data.batch_path: the monitored batch is a 10%% sample of data.path")
+        log.info("no data.batch_path: the monitored batch is a 10% sample of data.path")
         batch, batch_truth = data.sample(frac=0.1, random_state=0), None
     else:
         batch, batch_truth = load_batch(cfg)

@@ -18,6 +18,18 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+def _file_mode() -> int:
+    """The mode ``open()`` would give a new file under this process's umask.
+
+    ``mkstemp`` creates its file with 0600 whatever the umask, which would make every output
+    unreadable to the team sharing the folder; reading the umask means setting it, so it is set
+    back at once.
+    """
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; move it into place only if the block succeeds.
@@ -31,6 +43,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, _file_mode())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

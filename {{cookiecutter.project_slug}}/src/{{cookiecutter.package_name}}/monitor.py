@@ -63,12 +63,15 @@ def monitor_batch(batch, params: dict, name: str, source: Path) -> dict:
     reference = load_reference(root / REFERENCE_PROFILE)
     info = read_json(root / MODEL_INFO)
     model = load_skops(root / MODEL_FILE, info["trusted_types"])
+    from .data.validation import to_binary
     from .score import check_columns
 
     inputs = check_columns(batch, schema, source)
     p = model.predict_proba(inputs)[:, 1]
     target = schema["target"]
-    y = batch[target].to_numpy(dtype=float) if target in batch else None
+    # the batch holds labels as the file has them ("yes"/"no"...): map them as validate did
+    y = (to_binary(batch[target], schema["positive_label"]).to_numpy()
+         if target in batch else None)
     if y is not None and np.isnan(y).all():
         y = None
     drift = compute_drift(inputs, p, reference, thresholds)
@@ -138,9 +141,12 @@ def deployment_note(root: Path) -> str | None:
     decision = read_json(path)
     if decision["passed"]:
         return f"Monitored model: version {decision['version']}, the current champion."
+    champion = decision.get("champion_version")
+    serving = (f"the champion serving traffic is version {champion}. Monitor it on this batch "
+               "with `--batch` before acting on this verdict" if champion is not None else
+               "no model is champion yet, so nothing serves traffic")
     return (f"Monitored model: version {decision['version']}, which the gate did NOT promote; "
-            f"the champion serving traffic is version {decision['champion_version']}. Monitor "
-            "it on this batch with `--batch` before acting on this verdict.")
+            f"{serving}.")
 
 
 def _fmt(value) -> str:
@@ -165,7 +171,7 @@ def main() -> None:
     log.info("monitoring %s (%d rows)", path, len(batch))
     result = monitor_batch(batch, params, name, path)
     note = deployment_note(root)
-    if note:
+    if note and note not in result["verdict"]["reasons"]:
         result["verdict"]["reasons"].append(note)
     verdict = result["verdict"]["verdict"]
     log.info("verdict: %s", verdict)

@@ -23,16 +23,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .errors import UserError
+
 STRATEGIES = ("stable", "stratified", "grouped", "time")
 SPLIT_NAMES = ("train", "valid", "test")
 _MAX_SHOWN = 5
 
 
-class SplitError(ValueError):
+class SplitError(UserError, ValueError):
     """Split parameters or data do not allow a valid split."""
 
 
-class LeakageError(ValueError):
+class LeakageError(UserError, ValueError):
     """Information from evaluation rows can reach training (shared ids/groups, future rows).
 
     Attributes:

@@ -17,7 +17,17 @@ from .paths import RAW_DATA, SCHEMA, VALIDATED, metrics_path
 
 log = logging.getLogger(__name__)
 OUT_DIR = "reports/data"
-ROW_ID = "row_id"
+# The id the pipeline numbers rows with when the table has none: a name no column of the table
+# holds (the user's columns and ours never share a name).
+GENERATED_ID = "__row__"
+
+
+def free_name(base: str, taken) -> str:
+    """``base``, or ``base`` with the smallest numeric suffix that no column in ``taken`` has."""
+    name, i = base, 1
+    while name in taken:
+        name, i = f"{base}{i}", i + 1
+    return name
 
 
 def main() -> None:
@@ -39,18 +49,28 @@ def main() -> None:
             f"({RAW_DATA}); fix conf/project/charter.yaml."
         )
     source = str(cfg.get("path") or cfg.get("source"))
+    unlabelled = raw[spec.target].isna() if spec.target in raw else None
+    notes = list(spec.notes)
+    if unlabelled is not None and unlabelled.any() and not unlabelled.all():
+        raw = raw[~unlabelled]
+        notes.append(f"{int(unlabelled.sum())} row(s) without a value of the target "
+                     f"'{spec.target}' left out: nothing to learn from them")
+    for note in notes:
+        log.info("note: %s", note)
     validated = validate(raw, spec, source=source)
     schema = spec.to_dict()
+    schema["notes"] = notes
     if not schema.get("id_column"):
         # Rows need stable names for label corrections and error lists.
-        validated.insert(0, ROW_ID, range(len(validated)))
-        schema["id_column"] = ROW_ID
+        id_column = free_name(GENERATED_ID, validated.columns)
+        validated.insert(0, id_column, range(len(validated)))
+        schema["id_column"] = id_column
         schema["id_generated"] = True  # positions: not stable if the file is re-exported
     schema["audited"] = list(audited)
     write_table(root / VALIDATED, validated)
     write_json(root / SCHEMA, schema)
 
-    summary = profile(validated, spec)
+    summary = {**profile(validated, spec), "notes": notes}
     out = root / OUT_DIR
     write_json(out / "profile.json", summary)
     figures = plot_profile(summary, spec, out)

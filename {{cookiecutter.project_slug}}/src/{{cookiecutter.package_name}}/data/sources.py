@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..errors import ConfigError, UserError
 from . import synthetic
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ BREAST_CANCER_FEATURES = tuple(snake_case(c) for c in _BREAST_CANCER_RAW)
 BREAST_CANCER_SHIFT_FEATURES = tuple(c for c in BREAST_CANCER_FEATURES if "texture" in c)
 
 
-class DataSourceError(ValueError):
+class DataSourceError(UserError, ValueError):
     """A data source could not be read; the message names the file and what to do."""
 
 
@@ -108,7 +109,7 @@ def breast_cancer_batch(
         Log-odds change of the share of malignant rows.
     """
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-        raise ValueError(f"n must be a positive integer (got {n!r}); set data.batch.n_rows")
+        raise ConfigError(f"n must be a positive integer (got {n!r}); set data.batch.n_rows")
     base = load_breast_cancer()
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), 7]))
     weights = np.where(base[BREAST_CANCER_TARGET].to_numpy() == 1, np.exp(prior_shift), 1.0)
@@ -135,8 +136,66 @@ def _table_kind(path: Path) -> str | None:
     return None
 
 
-def read_table(path: str | Path, *, config_key: str = "data.path") -> pd.DataFrame:
-    """Read a CSV (``.csv``, ``.csv.gz``) or Parquet (``.parquet``, ``.pq``) file.
+CSV_SEPARATORS = ",;\t|"
+SNIFF_BYTES = 64 * 1024
+
+
+def _csv_encoding(p: Path, encoding: str | None) -> str:
+    """The configured encoding, else UTF-8 (a BOM is skipped) when the file decodes as such,
+    else Latin-1 (every byte is a character in it, so it never fails: the usual export of
+    older spreadsheet tools)."""
+    if encoding:
+        return encoding
+    try:
+        with open(p, encoding="utf-8-sig") as handle:
+            while handle.read(1 << 20):
+                pass
+    except UnicodeDecodeError:
+        return "latin-1"
+    return "utf-8-sig"
+
+
+def _csv_separator(p: Path, encoding: str, separator: str | None) -> str:
+    """The configured separator, else the one csv.Sniffer finds in the first lines."""
+    if separator:
+        return separator
+    import csv
+
+    with open(p, encoding=encoding, newline="") as handle:
+        sample = handle.read(SNIFF_BYTES)
+    if "\n" in sample:  # a cut last line would mislead the sniffer
+        sample = sample[: sample.rindex("\n")]
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=CSV_SEPARATORS).delimiter
+    except csv.Error:
+        return ","
+
+
+def _csv_header(p: Path, encoding: str, separator: str) -> list[str]:
+    import csv
+
+    with open(p, encoding=encoding, newline="") as handle:
+        return next(csv.reader(handle, delimiter=separator), [])
+
+
+def _repeated(names: list[str]) -> list[str]:
+    """Column names that occur more than once."""
+    from collections import Counter
+
+    return sorted(name for name, count in Counter(names).items() if count > 1)
+
+
+def read_table(
+    path: str | Path,
+    *,
+    config_key: str = "data.path",
+    na_values: list[str] | None = None,
+    encoding: str | None = None,
+    separator: str | None = None,
+) -> pd.DataFrame:
+    """Read a CSV (``.csv``, ``.csv.gz``) or Parquet (``.parquet``, ``.pq``) file as users have
+    them: a CSV's encoding (UTF-8 with or without a BOM, else Latin-1) and separator (``,``,
+    ``;``, tab or ``|``) are detected unless given.
 
     Parameters
     ----------
@@ -144,13 +203,19 @@ def read_table(path: str | Path, *, config_key: str = "data.path") -> pd.DataFra
         File to read.
     config_key
         Config key that set ``path``, named in error messages so the user knows what to fix.
+    na_values
+        Extra values that mean "missing" (``data.na_values``), beyond pandas' own (``NA``,
+        ``n/a``, ``null``, empty...).
+    encoding, separator
+        ``data.encoding`` and ``data.separator``; None detects them.
 
     Raises
     ------
     DataFileNotFoundError
         The file does not exist (also a FileNotFoundError).
     DataSourceError
-        Unsupported suffix, empty file (no bytes or no data rows) or unreadable content.
+        Unsupported suffix, empty file (no bytes or no data rows), repeated column names or
+        unreadable content.
     """
     import pandas as pd
 
@@ -173,8 +238,32 @@ def read_table(path: str | Path, *, config_key: str = "data.path") -> pd.DataFra
         raise DataSourceError(f"{where} is a directory; point '{config_key}' at a file")
     if p.stat().st_size == 0:
         raise DataSourceError(f"Data file is empty (0 bytes): {where}; export the data again")
+    extra_na = [str(v) for v in (na_values or [])]
     try:
-        frame = pd.read_csv(p) if kind == "csv" else pd.read_parquet(p)
+        if kind == "csv" and p.name.lower().endswith(".csv"):
+            encoding = _csv_encoding(p, encoding)
+            separator = _csv_separator(p, encoding, separator)
+            header = _csv_header(p, encoding, separator)
+        else:
+            header = []
+        repeated = _repeated(header)
+        if repeated:
+            raise DataSourceError(
+                f"{where} has repeated column names {repeated}: rename or drop the repeats in "
+                "the file (pandas would silently rename them, e.g. 'bmi' and 'bmi.1')"
+            )
+        if kind == "csv":
+            frame = pd.read_csv(
+                p, sep=separator or ",", encoding=encoding or "utf-8-sig",
+                na_values=extra_na or None, low_memory=False,
+            )
+        else:
+            frame = pd.read_parquet(p)
+            if extra_na:
+                text = frame.select_dtypes(include=["object", "string"]).columns
+                frame[text] = frame[text].mask(frame[text].isin(extra_na))
+    except DataSourceError:
+        raise
     except pd.errors.EmptyDataError as exc:
         raise DataSourceError(
             f"Data file is empty (no header, no rows): {where}; export the data again"
@@ -182,8 +271,12 @@ def read_table(path: str | Path, *, config_key: str = "data.path") -> pd.DataFra
     except Exception as exc:  # parser, decoding, arrow and permission errors all land here
         raise DataSourceError(
             f"Could not read {where} as {kind}: {type(exc).__name__}: {exc}. Check that the "
-            f"file really is {kind} (not e.g. an Excel file renamed) and is readable"
+            f"file really is {kind} (not e.g. an Excel file renamed) and is readable; set "
+            "data.separator or data.encoding if the detected ones are wrong"
         ) from exc
+    repeated = _repeated([str(c) for c in frame.columns])
+    if repeated:
+        raise DataSourceError(f"{where} has repeated column names {repeated}: rename them")
     if len(frame) == 0:
         raise DataSourceError(
             f"Data file has a header but no data rows: {where} (columns: "
@@ -192,10 +285,15 @@ def read_table(path: str | Path, *, config_key: str = "data.path") -> pd.DataFra
     return frame
 
 
+def _read_options(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``data`` keys that say how to read a user's file."""
+    return {key: cfg.get(key) for key in ("na_values", "encoding", "separator")}
+
+
 def _batch_settings(cfg: Mapping[str, Any]) -> Mapping[str, Any]:
     batch = cfg.get("batch")
     if batch is None:
-        raise ValueError(
+        raise ConfigError(
             f"data.batch is not set for source '{cfg.get('source')}': add a batch section "
             "(n_rows, seed, covariate_shift, prior_shift, concept_shift) to the data config"
         )
@@ -228,9 +326,9 @@ def load_dataset(cfg: Mapping[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame | N
         return load_breast_cancer(), None
     if source == "own_file":
         if not cfg.get("path"):
-            raise ValueError("data.path is not set: give the CSV/Parquet file of source own_file")
-        return read_table(cfg["path"], config_key="data.path"), None
-    raise ValueError(f"unknown data.source {source!r}: use one of {', '.join(SOURCES)}")
+            raise ConfigError("data.path is not set: give the CSV/Parquet file of source own_file")
+        return read_table(cfg["path"], config_key="data.path", **_read_options(cfg)), None
+    raise ConfigError(f"unknown data.source {source!r}: use one of {', '.join(SOURCES)}")
 
 
 def load_batch(cfg: Mapping[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame | None]:
@@ -251,13 +349,15 @@ def load_batch(cfg: Mapping[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame | Non
     source = cfg.get("source")
     if source == "own_file":
         if not cfg.get("batch_path"):
-            raise ValueError(
+            raise ConfigError(
                 "data.batch_path is not set: give a CSV/Parquet file of new rows to score "
                 "(same columns as data.path; the target may be missing)"
             )
-        return read_table(cfg["batch_path"], config_key="data.batch_path"), None
+        return read_table(
+            cfg["batch_path"], config_key="data.batch_path", **_read_options(cfg)
+        ), None
     if source not in SOURCES:
-        raise ValueError(f"unknown data.source {source!r}: use one of {', '.join(SOURCES)}")
+        raise ConfigError(f"unknown data.source {source!r}: use one of {', '.join(SOURCES)}")
     batch = _batch_settings(cfg)
     n = int(batch.get("n_rows", 5000))
     seed = int(batch.get("seed", 1))
@@ -266,7 +366,7 @@ def load_batch(cfg: Mapping[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame | Non
     concept_shift = float(batch.get("concept_shift", 0.0))
     if source == "breast_cancer":
         if concept_shift != 0.0:
-            raise ValueError(
+            raise ConfigError(
                 "data.batch.concept_shift is only available for source synthetic_clinical "
                 "(breast_cancer has no known generating model); set it to 0"
             )

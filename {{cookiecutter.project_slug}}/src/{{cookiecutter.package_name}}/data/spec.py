@@ -7,11 +7,13 @@ file from the ``data`` config group, inferring feature types it is not told from
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from ..errors import ConfigError
 from . import synthetic
 from .sources import BREAST_CANCER_FEATURES, BREAST_CANCER_ID, BREAST_CANCER_TARGET
 
@@ -36,6 +38,10 @@ SPEC_KEYS = (
 )
 
 Range = tuple[float | None, float | None]
+
+
+class DataSpecError(ConfigError):
+    """The data config contradicts itself or the table; the message names the key to set."""
 
 
 class FrozenDict(dict):
@@ -86,6 +92,9 @@ class DataSpec:
         Sensitive attributes for fairness reporting (may or may not be features).
     second_label
         Optional second label column (e.g. a second annotator) for label agreement.
+    notes
+        What was inferred from the table and not configured (id column, positive label,
+        columns left out and why), one sentence each, for the log and the data report.
     """
 
     name: str
@@ -101,6 +110,7 @@ class DataSpec:
     max_missing_share: float = 0.5
     sensitive: tuple[str, ...] = ()
     second_label: str | None = None
+    notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # Normalise containers so the frozen spec is really immutable.
@@ -108,6 +118,7 @@ class DataSpec:
         set_(self, "numeric", tuple(self.numeric))
         set_(self, "categorical", tuple(self.categorical))
         set_(self, "sensitive", tuple(self.sensitive))
+        set_(self, "notes", tuple(self.notes))
         set_(
             self,
             "categories",
@@ -120,7 +131,7 @@ class DataSpec:
         """Raise ``ValueError`` for contradictory settings, naming the config key to fix."""
         both = sorted(set(self.numeric) & set(self.categorical))
         if both:
-            raise ValueError(
+            raise DataSpecError(
                 f"data spec '{self.name}': columns {both} are listed as both numeric and "
                 "categorical; keep each in one of data.numeric / data.categorical"
             )
@@ -134,24 +145,24 @@ class DataSpec:
         features = set(self.features)
         for key, column in roles.items():
             if column is not None and column in features:
-                raise ValueError(
+                raise DataSpecError(
                     f"data spec '{self.name}': column '{column}' is the {key} and also a "
                     f"feature; remove it from data.numeric / data.categorical"
                 )
         not_numeric = sorted(set(self.ranges) - set(self.numeric))
         if not_numeric:
-            raise ValueError(
+            raise DataSpecError(
                 f"data spec '{self.name}': data.ranges names {not_numeric}, which are not "
                 "numeric features; list them under data.numeric or drop their ranges"
             )
         not_categorical = sorted(set(self.categories) - set(self.categorical))
         if not_categorical:
-            raise ValueError(
+            raise DataSpecError(
                 f"data spec '{self.name}': allowed categories given for {not_categorical}, "
                 "which are not categorical features"
             )
         if not 0.0 <= float(self.max_missing_share) <= 1.0:
-            raise ValueError(
+            raise DataSpecError(
                 f"data spec '{self.name}': data.max_missing_share must be in [0, 1] "
                 f"(got {self.max_missing_share!r})"
             )
@@ -173,7 +184,7 @@ class DataSpec:
         out = asdict(self)
         out["categories"] = {k: list(v) for k, v in self.categories.items()}
         out["ranges"] = {k: list(v) for k, v in self.ranges.items()}
-        for key in ("numeric", "categorical", "sensitive"):
+        for key in ("numeric", "categorical", "sensitive", "notes"):
             out[key] = list(out[key])
         return out
 
@@ -183,24 +194,24 @@ def _as_range(column: str, value: Any) -> Range:
     if isinstance(value, Mapping):
         unknown = set(value) - {"min", "max"}
         if unknown:
-            raise ValueError(
+            raise DataSpecError(
                 f"data.ranges.{column}: unknown keys {sorted(unknown)}; use min and/or max"
             )
         low, high = value.get("min"), value.get("max")
     elif isinstance(value, Iterable) and not isinstance(value, str):
         items = list(value)
         if len(items) != 2:
-            raise ValueError(f"data.ranges.{column}: give [min, max] (got {items!r})")
+            raise DataSpecError(f"data.ranges.{column}: give [min, max] (got {items!r})")
         low, high = items
     else:
-        raise ValueError(
+        raise DataSpecError(
             f"data.ranges.{column}: give [min, max] or a mapping with min and/or max "
             f"(got {value!r})"
         )
     low = None if low is None else float(low)
     high = None if high is None else float(high)
     if low is not None and high is not None and low > high:
-        raise ValueError(f"data.ranges.{column}: min {low} is larger than max {high}")
+        raise DataSpecError(f"data.ranges.{column}: min {low} is larger than max {high}")
     return low, high
 
 
@@ -267,34 +278,174 @@ def _check_key_typos(cfg: Mapping[str, Any]) -> None:
             continue
         close = difflib.get_close_matches(str(key), SPEC_KEYS, n=1, cutoff=0.8)
         if close:
-            raise ValueError(f"unknown data config key '{key}': did you mean '{close[0]}'?")
+            raise DataSpecError(f"unknown data config key '{key}': did you mean '{close[0]}'?")
 
 
-def _infer_types(df: pd.DataFrame, skip: set[str]) -> tuple[list[str], list[str]]:
-    """Split the columns of ``df`` not in ``skip`` into numeric and categorical by dtype.
+#: Column names that say "row identifier": these whole names (any case), a ``_id``/`` id``
+#: ending, or a camel-case ``Id``/``ID`` ending (``PassengerId``); ``Unnamed: 0`` is the index
+#: pandas writes by default.
+ID_NAMES = ("id", "key", "uuid", "index", "unnamed: 0")
+ID_ENDING = re.compile(r"[_ .\-]id$", re.IGNORECASE)
+ID_CAMEL_ENDING = re.compile(r"[a-z](Id|ID)$")
+#: Two-valued targets whose positive class goes without saying (lower-cased label texts).
+POSITIVE_PAIRS = {
+    frozenset({"0", "1"}): "1", frozenset({"false", "true"}): "true",
+    frozenset({"no", "yes"}): "yes", frozenset({"n", "y"}): "y", frozenset({"f", "t"}): "t",
+    frozenset({"negative", "positive"}): "positive", frozenset({"neg", "pos"}): "pos",
+}
+#: A text column whose values parse as numbers this often, but not always, is a numeric column
+#: with a few stray values: an error, since typing it categorical would hide them.
+MOSTLY_NUMERIC = 0.8
+#: Text columns with more distinct values than this share of rows are identifiers or free text.
+MAX_LEVEL_SHARE = 0.5
 
-    Datetime columns are left out, and so are text columns whose values are all distinct
-    (identifiers or free text, not categories).
+
+@dataclass
+class Inference:
+    """Feature types and roles read off a table, with a note for each choice."""
+
+    numeric: list[str] = field(default_factory=list)
+    categorical: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    stray_values: list[str] = field(default_factory=list)
+
+
+def _label_text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def infer_positive_label(target: pd.Series, column: str) -> tuple[Any, str]:
+    """The positive class of a two-valued target, where it goes without saying.
+
+    Returns the value as it occurs in the table and a note; raises naming ``data.positive_label``
+    when the target has other than two values or two values with no obvious positive one.
+    """
+    values = list(target.dropna().unique())
+    counts = ", ".join(f"{v!r} (n={n})" for v, n in target.value_counts().head(10).items())
+    if len(values) != 2:
+        raise DataSpecError(
+            f"data.target: column '{column}' has {len(values)} distinct value(s), a binary "
+            f"target needs 2: {counts}. Derive a two-valued column in your file (or choose "
+            "another target) and set data.positive_label"
+        )
+    texts = {_label_text(v).lower(): v for v in values}
+    positive = POSITIVE_PAIRS.get(frozenset(texts))
+    if positive is None:
+        raise DataSpecError(
+            f"data.positive_label: column '{column}' has the values {counts}; say which one is "
+            "the positive class (the event the model predicts), e.g. positive_label: "
+            f"{_label_text(values[0])!r} in conf/data/own_file.yaml"
+        )
+    value = texts[positive]
+    value = value.item() if hasattr(value, "item") else value
+    return value, f"positive class of '{column}' taken to be {value!r} (set data.positive_label)"
+
+
+def infer_id_column(df: pd.DataFrame, skip: set[str]) -> str | None:
+    """The first column named like an id whose values are present and unique, if any."""
+    for column in df.columns:
+        name = str(column).strip()
+        id_like = (name.lower() in ID_NAMES or ID_ENDING.search(name) is not None
+                   or ID_CAMEL_ENDING.search(name) is not None)
+        if column in skip or not id_like:
+            continue
+        s = df[column]
+        if s.notna().all() and s.is_unique and not _is_float_dtype(s):
+            return str(column)
+    return None
+
+
+def _is_float_dtype(s: pd.Series) -> bool:
+    import pandas as pd
+
+    return pd.api.types.is_float_dtype(s)
+
+
+def _looks_like_dates(values: pd.Series) -> bool:
+    """True when nearly all of a text column's values (a sample) parse as dates."""
+    import warnings
+
+    import pandas as pd
+
+    sample = values.astype(str).head(200)
+    if not sample.str.contains(r"\d", regex=True).all():
+        return False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
+    return bool(parsed.notna().mean() >= 0.95)
+
+
+def infer_columns(df: pd.DataFrame, skip: set[str]) -> Inference:
+    """Type the columns of ``df`` not in ``skip`` from their values, noting what is left out.
+
+    Numbers are numeric and text, booleans and categories categorical, except: all-missing and
+    constant columns (nothing to learn), dates (set ``data.time_column`` to split by them), and
+    text with more distinct values than half the rows (identifiers or free text). A text column
+    that is numeric but for a few values is recorded in ``stray_values``: the caller refuses it.
     """
     import pandas as pd
 
-    numeric, categorical = [], []
+    found = Inference()
     for column in df.columns:
         if column in skip:
             continue
         s = df[column]
-        if pd.api.types.is_bool_dtype(s) or isinstance(s.dtype, pd.CategoricalDtype):
-            categorical.append(column)
-        elif pd.api.types.is_numeric_dtype(s):
-            numeric.append(column)
-        elif pd.api.types.is_datetime64_any_dtype(s) or isinstance(s.dtype, pd.DatetimeTZDtype):
+        present = s.dropna()
+        if present.empty:
+            found.notes.append(f"column '{column}' left out: every value is missing")
             continue
-        else:
-            non_null = s.dropna()
-            if len(non_null) > 20 and non_null.nunique() == len(non_null):
-                continue
-            categorical.append(column)
-    return numeric, categorical
+        if present.nunique() == 1:
+            value = present.iloc[0]
+            value = value.item() if hasattr(value, "item") else value
+            found.notes.append(f"column '{column}' left out: it holds one value ({value!r})")
+            continue
+        if pd.api.types.is_bool_dtype(s) or isinstance(s.dtype, pd.CategoricalDtype):
+            found.categorical.append(column)
+            continue
+        if pd.api.types.is_numeric_dtype(s):
+            found.numeric.append(column)
+            continue
+        if pd.api.types.is_datetime64_any_dtype(s) or isinstance(s.dtype, pd.DatetimeTZDtype):
+            found.notes.append(f"column '{column}' left out: dates are not features "
+                               "(data.time_column splits by time)")
+            continue
+        text = present.astype(str).str.strip()
+        numbers = pd.to_numeric(text, errors="coerce")
+        parsed = float(numbers.notna().mean())
+        if parsed == 1.0:
+            found.numeric.append(column)
+            continue
+        if parsed >= MOSTLY_NUMERIC:
+            found.stray_values.append(_stray_message(df, column, numbers.isna()))
+            continue
+        if _looks_like_dates(text):
+            found.notes.append(f"column '{column}' left out: it holds dates, not features "
+                               "(data.time_column splits by time)")
+            continue
+        if len(present) > 20 and present.nunique() > MAX_LEVEL_SHARE * len(present):
+            kind = "free text" if text.str.count(" ").mean() >= 2 else "an identifier"
+            found.notes.append(
+                f"column '{column}' left out: it looks like {kind} ({present.nunique()} "
+                f"distinct values in {len(present)} rows); list it under data.categorical "
+                "to use it anyway"
+            )
+            continue
+        found.categorical.append(column)
+    return found
+
+
+def _stray_message(df: pd.DataFrame, column: str, bad: pd.Series) -> str:
+    rows = bad[bad].index
+    values = df.loc[rows, column].astype(str).value_counts()
+    shown = ", ".join(f"{v!r} (n={n})" for v, n in values.head(5).items())
+    where = ", ".join(str(r) for r in list(rows[:5]))
+    return (
+        f"column '{column}' is numeric but for {len(rows)} value(s): {shown} (rows {where}, "
+        "counting from 0 after the header)"
+    )
 
 
 def spec_from_config(
@@ -315,9 +466,10 @@ def spec_from_config(
     ``max_missing_share``, ``second_label`` and ``exclude`` (columns to ignore). Other keys
     (``source``, ``path``, ...) are ignored.
 
-    Columns of ``df`` that the config does not mention are typed from their dtypes: bool,
-    category and text columns become categorical, other numeric dtypes numeric; datetimes
-    and all-distinct text columns are skipped. A column the config lists wins over inference.
+    Columns of ``df`` that the config does not mention are typed by :func:`infer_columns`;
+    without ``id_column`` a unique column named like an id is the id, and without
+    ``positive_label`` an obvious positive class (1, yes, true...) is taken; each such choice is
+    a sentence in ``notes``. A column the config lists wins over inference.
 
     Parameters
     ----------
@@ -334,7 +486,7 @@ def spec_from_config(
     name = name or str(cfg.get("source") or (base.name if base else "own_file"))
     given = {key: cfg[key] for key in SPEC_KEYS if key in cfg and cfg[key] is not None}
     if base is None and "target" not in given:
-        raise ValueError(
+        raise DataSpecError(
             "data.target is not set: name the label column of your file in the data config "
             "(e.g. conf/data/own_file.yaml: target: readmitted)"
         )
@@ -365,22 +517,48 @@ def spec_from_config(
 
     numeric = _numeric_names(cfg)
     categorical = _categorical_names(cfg)
-    roles = [
-        given.get(k) for k in ("target", "id_column", "time_column", "group_column", "second_label")
-    ]
+    target = str(given["target"])
+    id_column = given.get("id_column")
+    positive_label = given.get("positive_label")
+    roles = [target, *(given.get(k) for k in ("time_column", "group_column", "second_label"))]
     # an existing score is a baseline to beat, never an input of the model
     roles.append(cfg.get("legacy_score_column"))
     skip = {str(c) for c in roles if c is not None} | set(_names(cfg, "exclude"))
+    notes: list[str] = []
     if df is not None:
-        inferred_num, inferred_cat = _infer_types(df, skip | set(numeric) | set(categorical))
-        numeric += inferred_num
-        categorical += inferred_cat
+        if target not in df.columns:
+            close = difflib.get_close_matches(target, [str(c) for c in df.columns], n=1)
+            raise DataSpecError(
+                f"data.target: column '{target}' is not in the table"
+                + (f" (did you mean '{close[0]}'?)" if close else "")
+                + f"; its columns: {', '.join(map(str, df.columns[:30]))}"
+            )
+        if positive_label is None:
+            positive_label, note = infer_positive_label(df[target], target)
+            notes.append(note)
+        if id_column is None:
+            id_column = infer_id_column(df, skip | set(numeric) | set(categorical))
+            if id_column is not None:
+                notes.append(f"column '{id_column}' used as the row id: it is named like one "
+                             "and unique (set data.id_column to choose another)")
+        if id_column is not None:
+            skip.add(str(id_column))
+        found = infer_columns(df, skip | set(numeric) | set(categorical))
+        if found.stray_values:
+            raise DataSpecError(
+                "data: " + "; ".join(found.stray_values) + ". If these values mean 'missing', "
+                "list them under data.na_values (e.g. na_values: [abc, '?']); if the column "
+                "is really a category, list it under data.categorical; or fix the file"
+            )
+        numeric += found.numeric
+        categorical += found.categorical
+        notes += found.notes
     ranges = {str(k): v for k, v in (given.get("ranges") or {}).items()}
     return DataSpec(
         name=name,
-        target=str(given["target"]),
-        positive_label=given.get("positive_label", 1),
-        id_column=given.get("id_column"),
+        target=target,
+        positive_label=1 if positive_label is None else positive_label,
+        id_column=id_column,
         time_column=given.get("time_column"),
         group_column=given.get("group_column"),
         numeric=tuple(numeric),
@@ -390,6 +568,7 @@ def spec_from_config(
         max_missing_share=float(given.get("max_missing_share", 0.5)),
         sensitive=tuple(_names(cfg, "sensitive")),
         second_label=given.get("second_label"),
+        notes=tuple(notes),
     )
 
 

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..errors import ConfigError
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -290,18 +292,18 @@ def intercept_for(prevalence: float, concept_shift: float = 0.0) -> float:
 def _check_args(n: int, seed: int, label_noise: float, prevalence: float) -> None:
     """Raise ``ValueError`` naming the first bad argument."""
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-        raise ValueError(
+        raise ConfigError(
             f"n must be a positive integer (got {n!r}); set data.n_rows or data.batch.n_rows"
         )
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer (got {seed!r}); set data.seed")
+        raise ConfigError(f"seed must be a non-negative integer (got {seed!r}); set data.seed")
     if not 0.0 <= label_noise < 0.5:
-        raise ValueError(
+        raise ConfigError(
             f"label_noise must be in [0, 0.5) (got {label_noise!r}); it is the share of flipped "
             "labels, set data.label_noise"
         )
     if not 0.001 <= prevalence <= 0.999:
-        raise ValueError(
+        raise ConfigError(
             f"prevalence must be in [0.001, 0.999] (got {prevalence!r}); set data.prevalence"
         )
 
@@ -326,12 +328,12 @@ def _generate(
         ("concept_shift", concept_shift),
     ):
         if not np.isfinite(value):
-            raise ValueError(f"{name} must be a finite number (got {value!r}); set batch.{name}")
+            raise ConfigError(f"{name} must be a finite number (got {value!r}); set batch.{name}")
     is_batch = stream == _STREAM_BATCH
     if is_batch and n > MAX_BATCH_ROWS:
-        raise ValueError(f"a batch has at most {MAX_BATCH_ROWS} rows (got n={n})")
+        raise ConfigError(f"a batch has at most {MAX_BATCH_ROWS} rows (got n={n})")
     if is_batch and seed >= MAX_BATCH_SEED:  # keeps batch ids inside int64
-        raise ValueError(
+        raise ConfigError(
             f"a batch seed must be below {MAX_BATCH_SEED} (got {seed}); set batch.seed"
         )
 

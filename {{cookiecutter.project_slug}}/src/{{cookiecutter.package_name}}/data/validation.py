@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..errors import UserError
 from .spec import DataSpec
 
 if TYPE_CHECKING:
@@ -77,7 +78,7 @@ class Finding:
         return asdict(self)
 
 
-class DataValidationError(ValueError):
+class DataValidationError(UserError, ValueError):
     """Raised by :func:`validate`; ``.findings`` holds the individual failures."""
 
     def __init__(self, source: str, findings: list[Finding]) -> None:
@@ -607,3 +608,139 @@ def check_scoring_frame(
                 Finding(spec.id_column, "unique_id", f"{n_dup} rows share an id", "warning", n_dup)
             )
     return findings
+
+
+# ----------------------------------------------------------------------------------------------
+# check_rows()
+# ----------------------------------------------------------------------------------------------
+
+MAX_SHOWN_LEVELS = 10
+
+
+@dataclass(frozen=True)
+class RowFinding:
+    """One row a model was not validated for, found by :func:`check_rows`.
+
+    Attributes
+    ----------
+    row
+        Position of the row in the frame (0 = first).
+    column
+        Column at fault, or None when the whole row is (``all_missing``).
+    rule
+        ``unseen_category``, ``range`` or ``all_missing``.
+    value
+        The offending value (None for ``all_missing``).
+    detail
+        One sentence naming the row, the column and the value, and what to do.
+    """
+
+    row: int
+    column: str | None
+    rule: str
+    value: Any
+    detail: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form (a non-finite number becomes its text: JSON has no inf)."""
+        out = asdict(self)
+        if isinstance(self.value, float) and not np.isfinite(self.value):
+            out["value"] = str(self.value)
+        return out
+
+
+def check_rows(
+    df: pd.DataFrame,
+    *,
+    features: Iterable[str],
+    ranges: Mapping[str, tuple[float | None, float | None]] | None = None,
+    known_categories: Mapping[str, Iterable[Any]] | None = None,
+) -> list[RowFinding]:
+    """Rows a model has no validated answer for: one finding per row and column.
+
+    The row-wise counterpart of :func:`check_scoring_frame`, for a served model whose caller
+    gets one answer per row and must know which rows are doubtful. Rules:
+
+    * ``unseen_category``: a present value of a column of ``known_categories`` that is not one
+      of its levels. Values are compared as the exact text the model's encoder compares (no
+      stripping, unlike the file checks): ``"M "`` is not ``"M"`` to the model. A missing value
+      is not a category.
+    * ``range``: a number outside ``ranges[column]`` (``(min, max)``, either bound None for
+      open), the range the training data was validated against. Columns without a range are
+      not checked.
+    * ``all_missing``: every feature column present in the frame is missing in the row; the
+      model would score nothing but its imputed defaults.
+
+    Columns absent from ``df``, and values that are not numbers, are left to the model's
+    signature, which rejects them with its own message.
+
+    Parameters
+    ----------
+    df
+        Rows to check (the model's input columns).
+    features
+        The model's input columns, in order.
+    ranges
+        ``(min, max)`` per numeric column.
+    known_categories
+        The levels the model was fitted on, per categorical column.
+
+    Returns
+    -------
+    list of RowFinding
+        Sorted by row, then by the column order of ``features``; empty when every row is fine.
+    """
+    df = df.reset_index(drop=True)
+    present = [c for c in dict.fromkeys(features) if c in df.columns]
+    order = {c: i for i, c in enumerate(present)}
+    found: list[RowFinding] = []
+    for col in present:
+        s = df[col]
+        if known_categories and col in known_categories:
+            levels = [str(v) for v in known_categories[col]]
+            text = s.map(lambda v: v if isinstance(v, str) else str(v), na_action="ignore")
+            bad = (s.notna() & ~text.isin(levels)).to_numpy()
+            shown = ", ".join(levels[:MAX_SHOWN_LEVELS]) + (
+                ", ..." if len(levels) > MAX_SHOWN_LEVELS else ""
+            )
+            for row in np.flatnonzero(bad):
+                value = _plain(s.iat[row])
+                found.append(RowFinding(
+                    int(row), col, "unseen_category", value,
+                    f"row {row}, column '{col}': {value!r} is not a category the model was "
+                    f"trained on (known: {shown}); fix the value (a typo, a new code?) or "
+                    "retrain with rows that have it",
+                ))
+        if ranges and col in ranges:
+            low, high = ranges[col]
+            bad = _range_bad_mask(s, low, high).to_numpy()
+            for row in np.flatnonzero(bad):
+                value = _plain(_as_float(s.iloc[[row]]).iat[0])
+                found.append(RowFinding(
+                    int(row), col, "range", value,
+                    f"row {row}, column '{col}': {value!r} is outside {_interval(low, high)}, "
+                    f"the range the training data was validated against (data.ranges.{col}); "
+                    "a unit or entry error?",
+                ))
+    if present:
+        empty = df[present].isna().all(axis=1).to_numpy()
+        for row in np.flatnonzero(empty):
+            found.append(RowFinding(
+                int(row), None, "all_missing", None,
+                f"row {row}: every feature is missing ({len(present)} columns); the model would "
+                "score only its imputed defaults, not this record",
+            ))
+    found.sort(key=lambda f: (f.row, -1 if f.column is None else order[f.column]))
+    return found
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python value (no ``np.float64(..)`` in messages)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _interval(low: float | None, high: float | None) -> str:
+    """``[0, 120]``, ``[0, inf)``: a range with open bounds shown as such."""
+    left = "(-inf" if low is None else f"[{low:g}"
+    right = "inf)" if high is None else f"{high:g}]"
+    return f"{left}, {right}"

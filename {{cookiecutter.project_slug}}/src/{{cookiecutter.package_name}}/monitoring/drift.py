@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import UserError
 from .reference import ReferenceError, binned_shares, category_strings, numeric_values
 
 
@@ -230,7 +231,7 @@ def compute_drift(
     epsilon = limits["psi_epsilon"]
     n = len(X)
     if n == 0:
-        raise ValueError("The batch is empty; nothing to monitor.")
+        raise UserError("The batch is empty; nothing to monitor: check data.batch_path.")
     features: dict[str, dict[str, Any]] = {}
     schema_issues: list[str] = []
     for name, profile in reference["features"].items():

@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import UserError
 from ..io import write_text
 
 REFERENCE_FORMAT_VERSION = 1
@@ -45,7 +46,7 @@ MISSING_CELL = "__missing__"
 UNSEEN_CELL = "__unseen__"
 
 
-class ReferenceError(ValueError):
+class ReferenceError(UserError, ValueError):
     """Raised when the reference inputs or a stored reference file are unusable."""
 
 

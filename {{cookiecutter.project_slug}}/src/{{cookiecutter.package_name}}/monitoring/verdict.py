@@ -36,6 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ..errors import ConfigError
 from ..io import atomic_path
 
 DEFAULT_THRESHOLDS: dict[str, Any] = {
@@ -97,18 +98,18 @@ def resolve_thresholds(overrides: Mapping[str, Any] | None = None) -> dict[str, 
         given = dict(overrides)
         unknown = sorted(set(given) - set(DEFAULT_THRESHOLDS))
         if unknown:
-            raise ValueError(
+            raise ConfigError(
                 f"Unknown monitor thresholds {unknown}; known: {sorted(DEFAULT_THRESHOLDS)}."
             )
         merged.update(given)
     for key in ("alpha", "confidence"):
         if not 0.0 < float(merged[key]) < 1.0:
-            raise ValueError(f"Threshold '{key}' must lie in (0, 1), got {merged[key]}.")
+            raise ConfigError(f"Threshold '{key}' must lie in (0, 1), got {merged[key]}.")
     for low, high in (("psi_watch", "psi_drift"), ("ks_watch", "ks_drift")):
         if float(merged[low]) > float(merged[high]):
-            raise ValueError(f"Threshold '{low}' ({merged[low]}) exceeds '{high}'.")
+            raise ConfigError(f"Threshold '{low}' ({merged[low]}) exceeds '{high}'.")
     if merged["correction"] not in ("holm", "bonferroni"):
-        raise ValueError("Threshold 'correction' must be 'holm' or 'bonferroni'.")
+        raise ConfigError("Threshold 'correction' must be 'holm' or 'bonferroni'.")
     return merged
 
 
