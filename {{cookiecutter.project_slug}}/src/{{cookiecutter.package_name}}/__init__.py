@@ -1,4 +1,4 @@
-"""{{ cookiecutter.project_name }}: {{ cookiecutter.description }}
+"""{{ cookiecutter.project_name | replace('\\', '\\\\') | replace('"', '\\"') }}: {{ cookiecutter.description | replace('\\', '\\\\') | replace('"', '\\"') }}
 
 Each lifecycle step is a module run as a DVC stage:
 ``python -m {{ cookiecutter.package_name }}.<step>``. The same functions are importable from
