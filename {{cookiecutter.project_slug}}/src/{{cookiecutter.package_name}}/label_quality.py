@@ -13,8 +13,9 @@ Suspects are *candidates for human review*, never auto-corrected: a reviewer cop
 they confirm into the corrections CSV (versioned in git), which is the only thing that
 changes labels.
 
-Binary targets are coded 0/1. Heavy libraries (scikit-learn, cleanlab) are imported inside
-the functions that need them so that importing this module stays cheap.
+Suspects come from confident learning, implemented here in numpy (no label-noise library at
+run time). Binary targets are coded 0/1. scikit-learn is imported inside the functions that
+need it so that importing this module stays cheap.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ SUSPECT_COLUMNS = (
     "label_quality",
     "reason",
 )
-CLEANLAB_FILTERS = (
+# Rules that decide which rows are suspects (see label_issue_mask); the first is the default.
+LABEL_ISSUE_FILTERS = (
     "prune_by_noise_rate",
     "prune_by_class",
     "both",
@@ -49,6 +51,8 @@ CLEANLAB_FILTERS = (
     "low_normalized_margin",
     "low_self_confidence",
 )
+SCORE_METHODS = ("self_confidence", "normalized_margin", "confidence_weighted_entropy")
+DETECTION_METHODS = ("confident_learning",)
 
 
 class CorrectionsError(ValueError):
@@ -140,6 +144,229 @@ def out_of_fold_probabilities(
     return cross_val_predict(make_pipeline(), X, y_arr, cv=cv, method="predict_proba")
 
 
+# ------------------------------------------------------------- confident learning
+#
+# Confident learning (Northcutt, Jiang & Chuang 2021, "Confident learning: estimating
+# uncertainty in dataset labels", JAIR 70:1373), written here in numpy so that the runtime
+# needs no label-noise library. It reproduces cleanlab 2.x's ``filter.find_label_issues`` and
+# ``rank.get_label_quality_scores`` (the project's tests compare the two on several data sets).
+# They can differ only on exact ties (equal scores at a ranking cut, equal remainders when
+# rounding the calibrated joint): cleanlab leaves those to numpy's default sort, which is not
+# stable and depends on the CPU; here ties go by position (earlier rows are flagged first),
+# the same on every machine.
+#
+# Labels are integer codes 0..K-1 and every class occurs; ``proba`` rows sum to 1.
+
+# Fuzzy comparison: a probability within this of a threshold counts as reaching it, and a
+# prediction this close to the given label counts as agreeing with it.
+_FUZZ = 1e-6
+_THRESHOLD_FLOOR = 2 * _FUZZ  # a class threshold is never 0 (nothing would be unconfident)
+_TINY = 1e-100  # guards divisions by an empty row of the confident joint
+
+
+def confident_thresholds(labels: np.ndarray, proba: np.ndarray) -> np.ndarray:
+    """Per-class thresholds: the mean predicted probability of class k over rows labelled k.
+
+    Args:
+        labels: Integer label codes 0..K-1, every class present.
+        proba: Out-of-fold probabilities, shape ``(n, K)``.
+
+    Returns:
+        Array of K thresholds (at least ``2e-6``).
+    """
+    means = [proba[labels == k, k].mean() for k in range(proba.shape[1])]
+    return np.clip(means, _THRESHOLD_FLOOR, None)
+
+
+def confident_joint(
+    labels: np.ndarray, proba: np.ndarray, *, calibrate: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Counts of (given label, confidently predicted true label) and the off-diagonal rows.
+
+    A row is *confidently* of class j when ``proba[:, j]`` reaches class j's threshold; with
+    several such classes the most probable one is taken, with none the row is not counted.
+
+    Args:
+        labels: Integer label codes 0..K-1, every class present.
+        proba: Out-of-fold probabilities, shape ``(n, K)``.
+        calibrate: Rescale each row to the number of rows with that given label (rounded to
+            integers that keep the row totals), the estimate of the joint's counts.
+
+    Returns:
+        ``(joint, off_diagonal)``: the ``(K, K)`` integer matrix indexed [given, true] (its
+        diagonal is at least 1 before calibration), and a boolean mask of the rows counted
+        off the diagonal (confidently of another class than their given one).
+    """
+    n_classes = proba.shape[1]
+    confident = proba >= confident_thresholds(labels, proba) - _FUZZ
+    n_confident = confident.sum(axis=1)
+    guess = np.where(n_confident > 1, proba.argmax(axis=1), confident.argmax(axis=1))
+    counted = n_confident > 0
+    joint = np.bincount(
+        labels[counted] * n_classes + guess[counted], minlength=n_classes * n_classes
+    ).reshape(n_classes, n_classes)
+    np.fill_diagonal(joint, np.maximum(joint.diagonal(), 1))
+    if calibrate:
+        counts = np.bincount(labels, minlength=n_classes)
+        scaled = (joint.T / np.clip(joint.sum(axis=1), _TINY, None) * counts).T
+        scaled = scaled / np.clip(scaled.sum(), _TINY, None) * counts.sum()
+        joint = np.array([_round_preserving_sum(row) for row in scaled])
+    return joint, counted & (guess != labels)
+
+
+def label_issue_mask(
+    labels: np.ndarray, proba: np.ndarray, *, filter_by: str = "prune_by_noise_rate"
+) -> np.ndarray:
+    """Boolean mask of rows whose given label is likely wrong (confident learning).
+
+    Rules (``filter_by``), all from the confident joint ``C`` of :func:`confident_joint`:
+
+    * ``prune_by_noise_rate``: for each given class k and other class j, the ``C[k, j]``
+      rows labelled k with the largest margin ``proba[:, j] - proba[:, k]``;
+    * ``prune_by_class``: for each class k, the ``n_k - C[k, k]`` rows labelled k with the
+      lowest ``proba[:, k]``;
+    * ``both``: rows flagged by both of the above;
+    * ``confident_learning``: the off-diagonal rows of the confident joint;
+    * ``predicted_neq_given``: rows whose most probable class is not the given one;
+    * ``low_self_confidence`` / ``low_normalized_margin``: as many rows as
+      ``confident_learning`` flags, those with the lowest score of that name.
+
+    ``C`` is calibrated for the three ``prune_*`` rules, with every diagonal count raised to
+    at least 1 (taken evenly from the row's other non-zero counts); classes with a single row
+    are never pruned. Except for the two ``low_*`` rules, rows whose given label is within
+    1e-6 of the top probability are then unflagged. Ties in a ranking go to the earlier row.
+
+    Args:
+        labels: Integer label codes 0..K-1, every class present.
+        proba: Out-of-fold probabilities, shape ``(n, K)``.
+        filter_by: One of ``LABEL_ISSUE_FILTERS``.
+
+    Returns:
+        Boolean array of length n, True = suspected label error.
+    """
+    if filter_by not in LABEL_ISSUE_FILTERS:
+        raise ValueError(
+            f"label_issue_mask: filter_by={filter_by!r} unknown; use one of "
+            f"{', '.join(LABEL_ISSUE_FILTERS)}."
+        )
+    n_rows, n_classes = proba.shape
+    agrees = _agrees_with_prediction(labels, proba)
+    if filter_by == "predicted_neq_given":
+        return (proba.argmax(axis=1) != labels) & ~agrees
+    if filter_by in ("confident_learning", "low_self_confidence", "low_normalized_margin"):
+        _, off_diagonal = confident_joint(labels, proba, calibrate=False)
+        issues = off_diagonal & ~agrees
+        if filter_by == "confident_learning":
+            return issues
+        scores = label_quality_scores(labels, proba, method=filter_by.removeprefix("low_"))
+        return _lowest(scores, int(issues.sum()))
+
+    joint, _ = confident_joint(labels, proba, calibrate=True)
+    prune = _keep_one_per_class(joint)
+    by_class = np.zeros(n_rows, dtype=bool)
+    by_noise = np.zeros(n_rows, dtype=bool)
+    for k in range(n_classes):
+        rows = np.flatnonzero(labels == k)
+        if len(rows) <= 1:
+            continue  # a class of one row is never emptied
+        p = proba[rows]
+        by_class[rows] = _lowest(p[:, k], len(rows) - prune[k, k])
+        flagged = np.zeros(len(rows), dtype=bool)
+        for j in range(n_classes):
+            if j != k and prune[k, j] > 0:
+                flagged |= _lowest(-(p[:, j] - p[:, k]), prune[k, j])
+        by_noise[rows] = flagged
+    issues = {"prune_by_class": by_class, "prune_by_noise_rate": by_noise}.get(
+        filter_by, by_class & by_noise
+    )
+    return issues & ~agrees
+
+
+def label_quality_scores(
+    labels: np.ndarray, proba: np.ndarray, *, method: str = "self_confidence"
+) -> np.ndarray:
+    """Per-row label quality in [0, 1] (low = likely wrong).
+
+    * ``self_confidence``: ``proba`` of the given label;
+    * ``normalized_margin``: ``(p_given - max p_other + 1) / 2``;
+    * ``confidence_weighted_entropy``: ``log(1 + s) / s`` with ``s`` = normalised entropy of
+      the row divided by its self-confidence (both floored at 1e-6).
+
+    Args:
+        labels: Integer label codes 0..K-1.
+        proba: Out-of-fold probabilities, shape ``(n, K)``.
+        method: One of ``SCORE_METHODS``.
+
+    Returns:
+        Array of n scores.
+    """
+    if method not in SCORE_METHODS:
+        raise ValueError(
+            f"label_quality_scores: method={method!r} unknown; use one of "
+            f"{', '.join(SCORE_METHODS)}."
+        )
+    rows = np.arange(len(labels))
+    self_confidence = proba[rows, labels]
+    if method == "self_confidence":
+        return self_confidence
+    if method == "normalized_margin":
+        others = proba.copy()
+        others[rows, labels] = -np.inf
+        return (self_confidence - others.max(axis=1) + 1) / 2
+    positive = proba > 0
+    plogp = np.where(positive, proba * np.log(np.where(positive, proba, 1.0)), 0.0)
+    entropy = -plogp.sum(axis=1) / np.log(proba.shape[1])
+    ratio = entropy / np.clip(self_confidence, _FUZZ, None)
+    return np.log(ratio + 1) / np.clip(ratio, _FUZZ, None)
+
+
+def _agrees_with_prediction(labels: np.ndarray, proba: np.ndarray) -> np.ndarray:
+    """Rows whose given label is the top class once it gets a 1e-6 head start."""
+    nudged = proba.copy()
+    nudged[np.arange(len(labels)), labels] += _FUZZ
+    return nudged.argmax(axis=1) == labels
+
+
+def _keep_one_per_class(joint: np.ndarray) -> np.ndarray:
+    """The calibrated joint with each diagonal count raised to at least 1.
+
+    What a diagonal count gains is taken evenly from the non-zero counts of its row (clipped
+    at 0), and counts are then truncated to integers.
+    """
+    counts = joint.astype(float)
+    diagonal = joint.diagonal()
+    raised = np.maximum(diagonal, 1)
+    n_other = np.maximum(np.count_nonzero(joint, axis=1) - 1.0, 1.0)
+    counts = counts - ((raised - diagonal) / n_other)[:, None]
+    counts[counts < 0] = 0
+    np.fill_diagonal(counts, raised)
+    return counts.astype(int)
+
+
+def _round_preserving_sum(values: np.ndarray) -> np.ndarray:
+    """Round to integers whose sum is the rounded sum, moving the largest remainders."""
+    ints = values.round()
+    target = values.sum().round()
+    while abs(ints.sum().round() - target) > _FUZZ:
+        step = 1 if target > ints.sum().round() else -1
+        changes = min(int(abs(np.round(target - ints.sum().round()))), len(values))
+        order = np.argsort(values - ints, kind="stable")[::-step][:changes]
+        ints[order] += step
+    return ints.astype(int)
+
+
+def _lowest(values: np.ndarray, m: int) -> np.ndarray:
+    """Mask of the ``m`` smallest values; among equal values the earlier rows win. O(n)."""
+    n = len(values)
+    m = max(0, min(int(m), n))
+    if m == 0 or m == n:
+        return np.full(n, m == n, dtype=bool)
+    cut = np.partition(values, m - 1)[m - 1]
+    mask = values < cut
+    mask[np.flatnonzero(values == cut)[: m - int(mask.sum())]] = True
+    return mask
+
+
 # ------------------------------------------------------------------ suspected label errors
 
 
@@ -148,41 +375,47 @@ def suspected_label_errors(
     oof_proba: np.ndarray,
     ids: Sequence[Any] | np.ndarray | pd.Series,
     *,
-    method: str = "cleanlab",
+    method: str = "confident_learning",
     filter_by: str = "prune_by_noise_rate",
     score_method: str = "self_confidence",
     n_jobs: int = 1,
 ) -> pd.DataFrame:
     """Rows whose given label disagrees with out-of-fold predictions (confident learning).
 
-    Uses ``cleanlab.filter.find_label_issues`` to flag rows and
-    ``cleanlab.rank.get_label_quality_scores`` to score them.
+    Flags rows with :func:`label_issue_mask` and scores them with
+    :func:`label_quality_scores` (numpy implementations of confident learning).
 
     Args:
         y: Given labels, same order as ``oof_proba`` rows.
         oof_proba: Out-of-fold probabilities, shape ``(n, n_classes)``, columns in sorted
             label order (as returned by :func:`out_of_fold_probabilities`).
         ids: Row identifiers, same length as ``y``.
-        method: Detector; only ``"cleanlab"`` (confident learning) is implemented.
-        filter_by: cleanlab's filter rule, one of ``CLEANLAB_FILTERS``.
-        score_method: cleanlab's label-quality score (``"self_confidence"``,
-            ``"normalized_margin"`` or ``"confidence_weighted_entropy"``).
-        n_jobs: Worker processes for cleanlab; 1 avoids process start-up on small data.
+        method: Detector; only ``"confident_learning"`` is implemented.
+        filter_by: Rule deciding the suspects, one of ``LABEL_ISSUE_FILTERS``.
+        score_method: Label-quality score, one of ``SCORE_METHODS``.
+        n_jobs: Ignored (the computation is vectorised in one process); kept so existing
+            calls keep working.
 
     Returns:
         One row per suspect with columns ``SUSPECT_COLUMNS``, sorted by ``label_quality``
         ascending (most suspicious first). ``p_given_label`` is the out-of-fold probability
         of the given label; ``label_quality`` is in [0, 1], low = likely wrong.
     """
-    if method != "cleanlab":
-        raise ValueError(f"suspected_label_errors: method={method!r} unknown; use 'cleanlab'.")
-    if filter_by not in CLEANLAB_FILTERS:
+    del n_jobs
+    if method not in DETECTION_METHODS:
+        raise ValueError(
+            f"suspected_label_errors: method={method!r} unknown; use 'confident_learning'."
+        )
+    if filter_by not in LABEL_ISSUE_FILTERS:
         raise ValueError(
             f"suspected_label_errors: filter_by={filter_by!r} unknown; use one of "
-            f"{', '.join(CLEANLAB_FILTERS)}."
+            f"{', '.join(LABEL_ISSUE_FILTERS)}."
         )
-    from cleanlab.filter import find_label_issues
-    from cleanlab.rank import get_label_quality_scores
+    if score_method not in SCORE_METHODS:
+        raise ValueError(
+            f"suspected_label_errors: score_method={score_method!r} unknown; use one of "
+            f"{', '.join(SCORE_METHODS)}."
+        )
 
     y_arr = np.asarray(y)
     ids_arr = np.asarray(ids)
@@ -194,6 +427,8 @@ def suspected_label_errors(
             "oof_proba; pass the output of out_of_fold_probabilities for the same rows."
         )
     classes, codes = np.unique(y_arr, return_inverse=True)
+    if len(classes) < 2:
+        raise ValueError("suspected_label_errors: y has a single class; need at least two.")
     if len(classes) != proba.shape[1]:
         raise ValueError(
             f"suspected_label_errors: y has {len(classes)} classes but oof_proba has "
@@ -205,8 +440,8 @@ def suspected_label_errors(
             "(use predict_proba output)."
         )
 
-    is_issue = find_label_issues(codes, proba, filter_by=filter_by, n_jobs=n_jobs)
-    quality = get_label_quality_scores(codes, proba, method=score_method)
+    is_issue = label_issue_mask(codes, proba, filter_by=filter_by)
+    quality = label_quality_scores(codes, proba, method=score_method)
     rows = np.flatnonzero(is_issue)
     given = codes[rows]
     suggested = proba[rows].argmax(axis=1)

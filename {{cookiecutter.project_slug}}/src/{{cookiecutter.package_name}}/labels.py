@@ -1,8 +1,8 @@
 """Stage ``labels`` (step 3): audit label quality, for people to review.
 
 * conflicting duplicates: identical features, different labels;
-* suspected label errors: cleanlab's confident learning on out-of-fold probabilities of a
-  regularised logistic regression on the project's preprocessing;
+* suspected label errors: confident learning (``label_quality``, numpy) on out-of-fold
+  probabilities of a regularised logistic regression on the project's preprocessing;
 * agreement between two label columns (Cohen's kappa) when the data has a second label.
 
 Nothing is relabelled here. A reviewer copies confirmed ids into ``data/corrections.csv``
