@@ -15,13 +15,12 @@ import sys
 from pathlib import Path
 
 ROOT = Path.cwd()
-INIT_GIT = {{ cookiecutter.init_git | tojson }} == "yes"
-# an identity for the first commit when git has none configured
-AUTHOR = ({{ cookiecutter.author_name | tojson }}, {{ cookiecutter.author_email | tojson }})
+INIT_GIT = "{{ cookiecutter.init_git }}" == "yes"
 
-# The author inside a Python string: only \ and " need escaping (\x22 is ", so this line parses
+# Answers inside Python strings: only \ and " need escaping (\x22 is ", so these lines parse
 # before rendering too); the pre-generation hook refuses line breaks and control characters.
 OWNER = "{{ cookiecutter.author_name | replace('\\', '\\\\') | replace('\x22', '\\\x22') }}"
+EMAIL = "{{ cookiecutter.author_email }}"  # checked as name@domain.tld by the pre-gen hook
 
 REMOVE_WHEN_OFF = {
     "{{ cookiecutter.ci_workflow }}": [".github"],
@@ -62,7 +61,8 @@ def initialise() -> str:
             git("init", "-q")
             git("checkout", "-q", "-b", "main")
     identity = []
-    for key, fallback in zip(("user.name", "user.email"), AUTHOR, strict=True):
+    # the answers are the identity of the first commit when git has none configured
+    for key, fallback in (("user.name", OWNER), ("user.email", EMAIL)):
         if not git("config", key).stdout.strip():
             identity += ["-c", f"{key}={fallback}"]
     git("add", "-A")

@@ -9,20 +9,19 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from helpers import TEMPLATE, bake_and_install  # noqa: E402
+import helpers  # noqa: E402
+from helpers import bake_and_install  # noqa: E402
 
 
 @pytest.fixture
 def bake(tmp_path: Path):
-    """Bake the template with answers (others default) into a fresh directory; return the path."""
-    from cookiecutter.main import cookiecutter
+    """Bake the template with answers (others default) into a fresh directory; return the path.
+
+    Bakes with a cookiecutter that has neither DVC nor Hydra, as users have it.
+    """
 
     def _bake(**answers: str) -> Path:
-        out = tmp_path / "baked"
-        out.mkdir(exist_ok=True)
-        return Path(cookiecutter(
-            str(TEMPLATE), no_input=True, output_dir=str(out), extra_context=answers,
-        ))
+        return helpers.bake(tmp_path / "baked", **answers)
 
     return _bake
 

@@ -82,12 +82,44 @@ def template_leftovers(project: Path) -> list[str]:
     return bad
 
 
+def bare_cookiecutter() -> Path:
+    """A cookiecutter installed in a virtual environment of its own, with neither DVC nor Hydra:
+    the way most users have it (pipx, a bare venv). Made once per machine, under a lock."""
+    import fcntl
+    import tempfile
+
+    venv = Path(tempfile.gettempdir()) / f"template-tests-bare-cookiecutter-{os.getuid()}"
+    command = venv / "bin" / "cookiecutter"
+    with open(f"{venv}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not command.exists():
+            shutil.rmtree(venv, ignore_errors=True)
+            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+            uv = shutil.which("uv", path=str(BIN)) or shutil.which("uv")
+            installer = ([uv, "pip", "install", "--python", str(venv / "bin" / "python")] if uv
+                         else [str(venv / "bin" / "python"), "-m", "pip", "install"])
+            subprocess.run([*installer, "-q", "cookiecutter>=2.6,<3"], check=True,
+                           capture_output=True)
+    return command
+
+
+def bake(out: Path, **answers: str) -> Path:
+    """Bake the template as a user does, with the bare cookiecutter's command line and these
+    answers (others default), into the empty folder ``out``; return the project's path."""
+    out.mkdir(parents=True, exist_ok=True)
+    before = set(out.iterdir())
+    args = [str(bare_cookiecutter()), "--no-input", "-o", str(out), str(TEMPLATE)]
+    done = subprocess.run([*args, *(f"{key}={value}" for key, value in answers.items())],
+                          capture_output=True, text=True, timeout=300, env=project_env(out))
+    if done.returncode != 0:
+        raise AssertionError(f"baking failed:\n{done.stdout}\n{done.stderr}")
+    (project,) = set(out.iterdir()) - before
+    return project
+
+
 def bake_and_install(out: Path, **answers: str) -> Path:
     """Bake the template with these answers (others default) into ``out`` and install it."""
-    from cookiecutter.main import cookiecutter
-
-    project = Path(cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(out),
-                                extra_context=answers))
+    project = bake(out, **answers)
     install(project)
     return project
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from helpers import install, project_env, run, template_leftovers
 
-# Every file of a default project, by path ({pkg} = the package name), except the files that
-# git and DVC create (.git/, .dvc/) and params.yaml (composed at bake time).
+# Every file of a default project, by path ({pkg} = the package name), except git's (.git/)
+# and DVC's configuration (.dvc/, checked apart). params.yaml is composed by `dvc repro`.
 ALWAYS = [
     ".dvcignore",
     ".gitignore",
@@ -103,8 +103,10 @@ ALWAYS = [
     "tests/test_data_sources.py",
     "tests/test_data_spec.py",
     "tests/test_data_synthetic.py",
+    "tests/test_data_as_they_come.py",
     "tests/test_data_validation.py",
     "tests/test_features.py",
+    "tests/test_io.py",
     "tests/test_label_detection_synthetic.py",
     "tests/test_label_quality.py",
     "tests/test_metrics_bootstrap.py",
@@ -149,7 +151,7 @@ def baked_files(project: Path) -> set[str]:
 
 
 def expected_files(answers: dict[str, str], package: str) -> set[str]:
-    files = {f.format(pkg=package) for f in ALWAYS} | {"params.yaml"}
+    files = {f.format(pkg=package) for f in ALWAYS}
     if answers.get("ci_workflow", "yes") == "yes":
         files |= set(CI_FILES)
     if answers.get("pre_commit", "yes") == "yes":
@@ -166,9 +168,11 @@ def test_bake_produces_exactly_the_expected_files(bake, answers):
     # then the files are exactly the expected ones, fully rendered
     assert baked_files(project) == expected_files(answers, package)
     assert template_leftovers(project) == []
-    # and git and DVC are initialised with Hydra composition, with a first commit if asked
+    # and DVC is configured with Hydra composition (without git: no_scm), git initialised
+    # with a first commit if asked
     dvc_config = (project / ".dvc" / "config").read_text()
     assert "[hydra]" in dvc_config and "enabled = true" in dvc_config
+    assert ("no_scm = true" in dvc_config) == (answers.get("init_git") == "no")
     if answers.get("init_git", "yes") == "yes":
         log = run(["git", "log", "--oneline"], project).stdout.splitlines()
         assert len(log) == 1
@@ -178,11 +182,14 @@ def test_bake_produces_exactly_the_expected_files(bake, answers):
 
 
 def test_answers_reach_the_generated_config(bake):
+    # given answers for data, model and tracking, when baked and composed as `dvc repro` does
     project = bake(example_data="breast_cancer", default_model="random_forest",
                    mlflow_tracking="server", mlflow_server_url="http://127.0.0.1:5999")
-    import yaml
+    from hydra import compose, initialize_config_dir
 
-    params = yaml.safe_load((project / "params.yaml").read_text())
+    with initialize_config_dir(str(project / "conf"), version_base="1.3"):
+        params = compose("config")
+    # then the composed parameters hold them
     assert params["data"]["source"] == "breast_cancer"
     assert params["model"]["name"] == "random_forest"
     assert params["mlflow"]["tracking_uri"] == "http://127.0.0.1:5999"

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .errors import UserError
 from .io import atomic_path
 
 DUPLICATE_GROUP_COL = "duplicate_group"
@@ -55,7 +56,7 @@ SCORE_METHODS = ("self_confidence", "normalized_margin", "confidence_weighted_en
 DETECTION_METHODS = ("confident_learning",)
 
 
-class CorrectionsError(ValueError):
+class CorrectionsError(UserError, ValueError):
     """A corrections file is malformed or does not match the data it should correct."""
 
 
