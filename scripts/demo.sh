@@ -11,11 +11,9 @@ python -m pip install -q --upgrade pip
 python -m pip install -q "cookiecutter>=2.6,<3"
 
 rm -rf "$OUT/readmission-risk"
-# The hook initialises git and DVC only if they are importable; install the project first.
 cookiecutter --no-input -o "$OUT" "$TEMPLATE"
 cd "$OUT/readmission-risk"
 python -m pip install -q -e ".[dev]"
-python -m readmission_risk.bootstrap
 dvc repro
 
 cat <<EOM
