@@ -88,7 +88,7 @@ def test_obvious_positive_labels_are_inferred(values, positive):
 
 
 @pytest.mark.parametrize(("values", "message"), [
-    (["benign", "malignant"], "data.positive_label: column 'dx' has the values"),
+    (["alive", "censored"], "data.positive_label: column 'dx' has the values"),
     (["a", "b", "c"], "has 3 distinct value"),
     (["a"], "has 1 distinct value"),
 ])

@@ -14,7 +14,13 @@ from __future__ import annotations
 import logging
 
 from .config import get, load_params, project_root
-from .dataset import as_model_data, load_schema, load_split, numeric_features
+from .dataset import (
+    as_model_data,
+    categorical_features,
+    load_schema,
+    load_split,
+    numeric_features,
+)
 from .errors import UserError, run_stage
 from .io import read_parquet, write_json, write_table
 from .paths import BASELINE_PREDICTIONS, metrics_path, split_path
@@ -34,9 +40,10 @@ def fit_baselines(params, schema, X, y) -> dict:
 
     from .models import build_pipeline
 
+    # every feature, the plainest preprocessing: a table may have no numeric column at all
     simple = {"numeric_imputation": "median", "missing_indicators": False, "scaling": "standard"}
     logistic = build_pipeline(
-        numeric_features(schema), [], simple,
+        numeric_features(schema), categorical_features(schema), simple,
         {"name": "logistic_regression", "params": {"max_iter": 1000}},
     )
     return {

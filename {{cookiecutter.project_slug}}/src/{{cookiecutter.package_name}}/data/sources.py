@@ -155,10 +155,9 @@ def _csv_encoding(p: Path, encoding: str | None) -> str:
     return "utf-8-sig"
 
 
-def _csv_separator(p: Path, encoding: str, separator: str | None) -> str:
-    """The configured separator, else the one csv.Sniffer finds in the first lines."""
-    if separator:
-        return separator
+def _csv_dialect(p: Path, encoding: str, separator: str | None) -> tuple[str, str]:
+    """The separator (configured, else sniffed from the first lines) and the quote character
+    (sniffed: some exports quote every name with ')."""
     import csv
 
     with open(p, encoding=encoding, newline="") as handle:
@@ -166,16 +165,17 @@ def _csv_separator(p: Path, encoding: str, separator: str | None) -> str:
     if "\n" in sample:  # a cut last line would mislead the sniffer
         sample = sample[: sample.rindex("\n")]
     try:
-        return csv.Sniffer().sniff(sample, delimiters=CSV_SEPARATORS).delimiter
+        dialect = csv.Sniffer().sniff(sample, delimiters=separator or CSV_SEPARATORS)
     except csv.Error:
-        return ","
+        return separator or ",", '"'
+    return separator or dialect.delimiter, dialect.quotechar or '"'
 
 
-def _csv_header(p: Path, encoding: str, separator: str) -> list[str]:
+def _csv_header(p: Path, encoding: str, separator: str, quote: str) -> list[str]:
     import csv
 
     with open(p, encoding=encoding, newline="") as handle:
-        return next(csv.reader(handle, delimiter=separator), [])
+        return next(csv.reader(handle, delimiter=separator, quotechar=quote), [])
 
 
 def _repeated(names: list[str]) -> list[str]:
@@ -242,10 +242,11 @@ def read_table(
     try:
         if kind == "csv" and p.name.lower().endswith(".csv"):
             encoding = _csv_encoding(p, encoding)
-            separator = _csv_separator(p, encoding, separator)
-            header = _csv_header(p, encoding, separator)
+            separator, quote = _csv_dialect(p, encoding, separator)
+            header = _csv_header(p, encoding, separator, quote)
         else:
-            header = []
+            header, quote = [], '"'
+
         repeated = _repeated(header)
         if repeated:
             raise DataSourceError(
@@ -254,7 +255,7 @@ def read_table(
             )
         if kind == "csv":
             frame = pd.read_csv(
-                p, sep=separator or ",", encoding=encoding or "utf-8-sig",
+                p, sep=separator or ",", quotechar=quote, encoding=encoding or "utf-8-sig",
                 na_values=extra_na or None, low_memory=False,
             )
         else:

@@ -292,6 +292,8 @@ POSITIVE_PAIRS = {
     frozenset({"0", "1"}): "1", frozenset({"false", "true"}): "true",
     frozenset({"no", "yes"}): "yes", frozenset({"n", "y"}): "y", frozenset({"f", "t"}): "t",
     frozenset({"negative", "positive"}): "positive", frozenset({"neg", "pos"}): "pos",
+    frozenset({"absent", "present"}): "present", frozenset({"normal", "abnormal"}): "abnormal",
+    frozenset({"benign", "malignant"}): "malignant",
 }
 #: A text column whose values parse as numbers this often, but not always, is a numeric column
 #: with a few stray values: an error, since typing it categorical would hide them.
