@@ -1,10 +1,13 @@
 """Serving and batch scoring of a baked project's champion, end to end.
 
 One project is baked, installed and run (`dvc repro`) once; its champion is then served with
-`python -m <pkg>.serve` (MLflow's scoring server on a loopback port) and scored in batch with
-`python -m <pkg>.score`. Predictions must equal the offline ones; bad requests and bad files must
-be refused with a message that says what is wrong, without bringing the server down or leaving a
-partial output behind.
+`python -m <pkg>.serve` (MLflow's scoring app under uvicorn, in-process, on a loopback port) and
+scored in batch with `python -m <pkg>.score`. Predictions must equal the offline ones; bad
+requests and bad files must be refused with a message that says what is wrong, without bringing
+the server down or leaving a partial output behind. Rows the champion was not validated for
+(an unseen category, a value out of the validated range, every feature missing) are refused
+naming the row and column (`serve.on_bad_row: reject`, the default) or scored with a per-row
+warning (`--on-bad-row warn`); a body over `serve.max_request_mb` gets a small 413 at once.
 """
 
 from __future__ import annotations
@@ -88,15 +91,31 @@ def sample(project: Path, schema: dict, package) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def server(project: Path, decision: dict):
-    """``python -m <pkg>.serve`` on a free loopback port; yields the port; always stopped."""
+    """``python -m <pkg>.serve`` (default settings) on a free loopback port; yields the port."""
+    yield from serve(project, decision, "serve.log", env=project_env(project))
+
+
+# Without the venv's bin directory: nothing may need an executable from it (`uvicorn`...).
+BARE_PATH = "/usr/bin:/bin"
+
+
+@pytest.fixture(scope="module")
+def warn_server(project: Path, decision: dict):
+    """The other mode, ``--on-bad-row warn``, started with PATH stripped to ``BARE_PATH``."""
+    yield from serve(project, decision, "serve-warn.log", "--on-bad-row", "warn",
+                     env=project_env(project, PATH=BARE_PATH))
+
+
+def serve(project: Path, decision: dict, log_name: str, *args: str, env: dict[str, str]):
+    """Start the server, yield its port once /ping answers, always stop it."""
     assert decision["passed"], f"no champion to serve: {decision['reasons']}"
     port = free_port()
-    log_path = project / "serve.log"
+    log_path = project / log_name
     with open(log_path, "w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", f"{PACKAGE}.serve", "--port", str(port)], cwd=project,
-            env=project_env(project), stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: MLflow spawns uvicorn under it
+            [sys.executable, "-m", f"{PACKAGE}.serve", "--port", str(port), *args], cwd=project,
+            env=env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, stopped as a whole
         )
     try:
         wait_until_up(process, port, log_path)
@@ -229,6 +248,138 @@ def test_malformed_requests_get_a_4xx_and_the_server_keeps_serving(
     p = served_p(server, inputs.head(5))
     expected = offline.loc[sample[schema["id_column"]].head(5).to_numpy()].to_numpy()
     np.testing.assert_allclose(p, expected, rtol=0, atol=TOLERANCE)
+
+
+def still_serves(port: int, sample: pd.DataFrame, schema: dict, package, offline) -> None:
+    """The server answers a valid request, correctly."""
+    p = served_p(port, model_inputs(sample.head(5), schema, package))
+    expected = offline.loc[sample[schema["id_column"]].head(5).to_numpy()].to_numpy()
+    np.testing.assert_allclose(p, expected, rtol=0, atol=TOLERANCE)
+
+
+# ------------------------------------------------- rows the champion was not validated for
+
+BAD_ROW = 1  # position of the bad row in the request; the other rows are fine test rows
+BAD_ROW_CASES = ["unseen category", "out of range", "all missing"]
+
+
+def bad_row_request(sample: pd.DataFrame, schema: dict, package,
+                    case: str) -> tuple[pd.DataFrame, str | None, str]:
+    """Four test rows, the second made bad; (inputs, the column to be named or None, rule)."""
+    inputs = model_inputs(sample.head(4), schema, package).reset_index(drop=True)
+    inputs = inputs.astype(object).where(inputs.notna(), None)
+    if case == "unseen category":
+        column = schema["categorical"][0]
+        inputs.loc[BAD_ROW, column] = "a-level-never-seen"
+        return inputs, column, "unseen_category"
+    if case == "out of range":
+        # a bound of data.ranges, stored in the schema by validate and logged with the model
+        column, (_, high) = next((c, b) for c, b in schema["ranges"].items() if b[1] is not None)
+        inputs.loc[BAD_ROW, column] = high * 10 + 1  # a unit error
+        return inputs, column, "range"
+    for column in inputs.columns:
+        inputs.loc[BAD_ROW, column] = None
+    return inputs, None, "all_missing"
+
+
+@pytest.mark.parametrize("case", BAD_ROW_CASES)
+def test_a_bad_row_is_refused_naming_its_row_and_column(
+        case, server, sample, schema, package, offline):
+    # given four test rows, the second one a row the champion was not validated for
+    inputs, column, rule = bad_row_request(sample, schema, package, case)
+    # when they are posted with the default settings (serve.on_bad_row: reject)
+    status, answer = request(server, "POST", "/invocations", payload(inputs))
+    # then the request is refused as the client's fault, naming the row and the column
+    assert status == 422, (status, answer[:2000])
+    body = json.loads(answer)
+    assert [(p["row"], p["column"], p["rule"]) for p in body["problems"]] == [
+        (BAD_ROW, column, rule)]
+    assert f"row {BAD_ROW}" in body["message"], body["message"]
+    if column is not None:
+        assert f"column '{column}'" in body["message"], body["message"]
+    assert "predictions" not in body
+    # and the server still answers a valid request, correctly
+    still_serves(server, sample, schema, package, offline)
+
+
+@pytest.mark.parametrize("case", BAD_ROW_CASES)
+def test_in_warn_mode_a_bad_row_is_scored_with_a_warning_naming_it(
+        case, warn_server, sample, schema, package, offline):
+    # given the same four rows, and a server started with --on-bad-row warn
+    inputs, column, rule = bad_row_request(sample, schema, package, case)
+    # when they are posted
+    status, answer = request(warn_server, "POST", "/invocations", payload(inputs))
+    # then every row is scored, the bad one with a warning naming its row and column
+    assert status == 200, (status, answer[:2000])
+    body = json.loads(answer)
+    assert [(w["row"], w["column"], w["rule"]) for w in body["warnings"]] == [
+        (BAD_ROW, column, rule)]
+    assert f"row {BAD_ROW}" in body["warnings"][0]["detail"]
+    p = np.asarray(body["predictions"], dtype=float)
+    assert p.shape == (4, 2) and np.isfinite(p).all()
+    # and the good rows get the offline predictions
+    good = [i for i in range(4) if i != BAD_ROW]
+    expected = offline.loc[sample[schema["id_column"]].head(4).to_numpy()[good]].to_numpy()
+    np.testing.assert_allclose(p[good, 1], expected, rtol=0, atol=TOLERANCE)
+
+
+def test_serve_needs_nothing_from_the_venv_on_path(warn_server, sample, schema, package, offline):
+    # given the server started with PATH=/usr/bin:/bin (warn_server): no `uvicorn` from the venv
+    inputs = model_inputs(sample, schema, package)
+    # when valid rows are posted
+    status, answer = request(warn_server, "POST", "/invocations", payload(inputs))
+    # then they are scored as offline, with an empty warnings list
+    assert status == 200, answer[:2000]
+    body = json.loads(answer)
+    assert body["warnings"] == []
+    expected = offline.loc[sample[schema["id_column"]].to_numpy()].to_numpy()
+    np.testing.assert_allclose(np.asarray(body["predictions"])[:, 1], expected, rtol=0,
+                               atol=TOLERANCE)
+    # and the rest of MLflow's protocol answers
+    for path in ("/ping", "/health", "/version"):
+        assert request(warn_server, "GET", path)[0] == 200, path
+
+
+# ------------------------------------------------------------------------- request bodies
+
+
+def head_and_start(port: int, size: int, start: bytes) -> bytes:
+    """POST a request announcing a ``size``-byte body, send only ``start`` of it, and read
+    the answer until the server closes the connection (at most 1 MB)."""
+    head = (f"POST /invocations HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {size}\r\n\r\n").encode()
+    chunks: list[bytes] = []
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+        connection.sendall(head + start)
+        while sum(map(len, chunks)) < 1_000_000 and (chunk := connection.recv(65536)):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_a_body_over_the_cap_gets_a_small_413_before_it_is_sent(
+        server, sample, schema, package, offline):
+    # given a request announcing 100 MB (serve.max_request_mb is 10), of which 64 kB are sent
+    answer = head_and_start(server, 100 * 1024 * 1024, b"[" * 65536)
+    # then the answer is a 413, without the server waiting for the rest, and it is small
+    status_line, _, rest = answer.partition(b"\r\n")
+    assert status_line.split()[1] == b"413", answer[:2000]
+    assert len(answer) < 2000
+    # and it names the limit and its key, without echoing the body
+    body = json.loads(rest.partition(b"\r\n\r\n")[2])
+    assert "serve.max_request_mb" in body["message"] and "[[[" not in body["message"]
+    # and the server still answers a valid request, correctly
+    still_serves(server, sample, schema, package, offline)
+
+
+def test_an_error_quotes_at_most_a_few_kilobytes_of_the_request(server):
+    # given an 8 MB body under the cap that is not JSON (MLflow's message quotes the input)
+    body = b'{"dataframe_split": [' + b"1," * (4 * 1024 * 1024)
+    # when it is posted
+    status, answer = request(server, "POST", "/invocations", body)
+    # then the answer is a 400 of a few kilobytes that still says what is wrong
+    assert status == 400, answer[:2000]
+    assert len(answer) < 10_000
+    assert "JSON" in json.loads(answer)["message"]
 
 
 def champion_probabilities(project: Path, name: str, inputs: pd.DataFrame) -> np.ndarray:

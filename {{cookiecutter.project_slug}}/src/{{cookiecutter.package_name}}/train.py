@@ -188,7 +188,7 @@ def log_to_mlflow(params, model, X_train, p_train, metrics, ranking, trusted) ->
         logged = mlflow.sklearn.log_model(
             model, name="model", serialization_format="skops", skops_trusted_types=trusted,
             signature=signature, input_example=example, pyfunc_predict_fn="predict_proba",
-            pip_requirements=_requirements(),
+            pip_requirements=_requirements(), metadata=_serving_metadata(),
         )
         info.update(model_id=logged.model_id, model_uri=logged.model_uri)
         log.info("logged model %s", logged.model_uri)
@@ -218,6 +218,19 @@ def _requirements() -> list[str]:
     from importlib.metadata import version
 
     return [f"{name}=={version(name)}" for name in MODEL_REQUIREMENTS]
+
+
+def _serving_metadata() -> dict[str, Any]:
+    """What the served model checks request rows against, kept in its MLmodel ``metadata``.
+
+    The ranges the training data was validated against (``data.ranges``, in the schema written
+    by ``validate``): the server refuses or flags values outside them (``serving.py``). The
+    categories need no copy: the fitted encoders inside the pipeline hold them.
+    """
+    from .serving import RANGES_KEY
+
+    ranges = load_schema().get("ranges") or {}
+    return {RANGES_KEY: {str(column): list(bounds) for column, bounds in ranges.items()}}
 
 
 if __name__ == "__main__":

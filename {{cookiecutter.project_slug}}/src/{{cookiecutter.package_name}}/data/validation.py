@@ -698,8 +698,12 @@ def check_rows(
         s = df[col]
         if known_categories and col in known_categories:
             levels = [str(v) for v in known_categories[col]]
-            text = s.map(lambda v: v if isinstance(v, str) else str(v), na_action="ignore")
-            bad = (s.notna() & ~text.isin(levels)).to_numpy()
+            allowed = set(levels)
+            missing = s.isna().to_numpy()
+            bad = np.array([
+                not gone and (v if isinstance(v, str) else str(v)) not in allowed
+                for v, gone in zip(s.to_numpy(dtype=object), missing, strict=True)
+            ], dtype=bool)
             shown = ", ".join(levels[:MAX_SHOWN_LEVELS]) + (
                 ", ..." if len(levels) > MAX_SHOWN_LEVELS else ""
             )
@@ -713,9 +717,17 @@ def check_rows(
                 ))
         if ranges and col in ranges:
             low, high = ranges[col]
-            bad = _range_bad_mask(s, low, high).to_numpy()
+            # _range_bad_mask on the numpy array: well under a millisecond per request
+            numbers = (s if s.dtype.kind == "f" else _as_float(s)).to_numpy(
+                dtype="float64", na_value=np.nan)
+            with np.errstate(invalid="ignore"):
+                bad = np.zeros(len(numbers), dtype=bool)
+                if low is not None:
+                    bad |= numbers < low
+                if high is not None:
+                    bad |= numbers > high
             for row in np.flatnonzero(bad):
-                value = _plain(_as_float(s.iloc[[row]]).iat[0])
+                value = float(numbers[row])
                 found.append(RowFinding(
                     int(row), col, "range", value,
                     f"row {row}, column '{col}': {value!r} is outside {_interval(low, high)}, "

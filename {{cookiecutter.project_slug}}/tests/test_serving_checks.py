@@ -1,0 +1,314 @@
+"""The served model's row checks, its knowledge of categories and ranges, and the app wrapper.
+
+Small hand-made frames; the ASGI middleware is driven in-process with a stand-in for MLflow's
+app (no server, no MLflow model). The real server is tested end to end by the template.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from {{ cookiecutter.package_name }}.data.validation import check_rows
+from {{ cookiecutter.package_name }}.errors import ConfigError
+from {{ cookiecutter.package_name }}.models import build_pipeline
+from {{ cookiecutter.package_name }}.serving import (
+    RANGES_KEY,
+    CheckedModel,
+    ModelKnowledge,
+    ServeSettings,
+    ServingMiddleware,
+    encoder_categories,
+    logged_ranges,
+    settings_from_params,
+)
+
+FEATURES = ("age", "bmi", "sex")
+RANGES = {"age": (0.0, 120.0), "bmi": (10.0, None)}
+CATEGORIES = {"sex": ("F", "M")}
+
+
+def rows(*records) -> pd.DataFrame:
+    return pd.DataFrame(list(records), columns=list(FEATURES))
+
+
+def found(frame: pd.DataFrame) -> list[tuple]:
+    findings = check_rows(frame, features=FEATURES, ranges=RANGES, known_categories=CATEGORIES)
+    return [(f.row, f.column, f.rule) for f in findings]
+
+
+# ------------------------------------------------------------------------------ check_rows
+
+
+def test_rows_within_what_the_model_knows_have_no_finding():
+    # given rows inside the ranges, with known levels and some (not all) values missing
+    frame = rows([40.0, 25.0, "F"], [None, 31.5, "M"], [70.0, None, None])
+    # then nothing is found
+    assert found(frame) == []
+
+
+def test_an_unseen_category_is_named_by_row_and_column():
+    # given a level the encoder never saw, and one that differs only by a trailing space
+    frame = rows([40.0, 25.0, "F"], [41.0, 26.0, "X"], [42.0, 27.0, "M "])
+    # when checked
+    findings = check_rows(frame, features=FEATURES, known_categories=CATEGORIES)
+    # then both are found: the encoder compares the exact text
+    assert [(f.row, f.column, f.rule, f.value) for f in findings] == [
+        (1, "sex", "unseen_category", "X"), (2, "sex", "unseen_category", "M ")]
+    assert "row 1, column 'sex'" in findings[0].detail and "F, M" in findings[0].detail
+
+
+def test_a_value_outside_its_range_is_found_and_open_bounds_are_open():
+    # given an age over 120, a bmi under 10, a huge bmi (no upper bound) and a missing age
+    frame = rows([121.0, 25.0, "F"], [40.0, 9.5, "F"], [40.0, 1e6, "M"], [np.nan, 25.0, "M"])
+    # when checked
+    findings = check_rows(frame, features=FEATURES, ranges=RANGES)
+    # then only the two values outside a bound are found, with the value and the range
+    assert [(f.row, f.column, f.value) for f in findings] == [(0, "age", 121.0), (1, "bmi", 9.5)]
+    assert "[0, 120]" in findings[0].detail and "[10, inf)" in findings[1].detail
+
+
+def test_a_column_without_a_range_is_not_range_checked():
+    # given an extreme value of a column that has no configured range
+    frame = rows([40.0, 25.0, "F"]).assign(bmi=[1e9])
+    # then it is not flagged
+    assert check_rows(frame, features=FEATURES, ranges={"age": (0.0, 120.0)}) == []
+
+
+def test_a_row_with_every_feature_missing_is_found_once():
+    # given a row with every feature missing, and one with all but one missing
+    frame = rows([None, None, None], [None, None, "F"])
+    # when checked
+    findings = check_rows(frame, features=FEATURES, ranges=RANGES, known_categories=CATEGORIES)
+    # then the first is one finding for the whole row (no column), the second none
+    assert [(f.row, f.column, f.rule, f.value) for f in findings] == [
+        (0, None, "all_missing", None)]
+    assert "row 0" in findings[0].detail
+
+
+def test_findings_are_sorted_by_row_then_by_column_and_are_json():
+    # given several problems in two rows, the later row first in feature order
+    frame = rows([40.0, 25.0, "F"], [200.0, 5.0, "Z"], [None, None, None])
+    # then they come row by row, in the feature order, and serialise to JSON
+    assert found(frame) == [(1, "age", "range"), (1, "bmi", "range"),
+                            (1, "sex", "unseen_category"), (2, None, "all_missing")]
+    findings = check_rows(frame, features=FEATURES, ranges=RANGES, known_categories=CATEGORIES)
+    json.dumps([f.to_dict() for f in findings], allow_nan=False)
+
+
+def test_an_infinite_value_is_out_of_range_and_still_json():
+    frame = rows([np.inf, 25.0, "F"])
+    (finding,) = check_rows(frame, features=FEATURES, ranges=RANGES)
+    assert finding.to_dict()["value"] == "inf"
+
+
+def test_columns_absent_or_not_numbers_are_left_to_the_signature():
+    # given a frame without 'sex' and with text in 'age'
+    frame = pd.DataFrame({"age": ["not-a-number"], "bmi": [25.0]})
+    # then nothing is found here (the model's signature refuses them with its own message)
+    assert found(frame) == []
+
+
+# -------------------------------------------------------------- what the champion knows
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    """A small pipeline of the project's own preprocessing, fitted on hand-made rows."""
+    frame = pd.DataFrame({
+        "age": [30.0, 40.0, 50.0, 60.0, 35.0, 45.0, 55.0, 65.0],
+        "smoker": ["never", "former", "current", "never", "never", "former", "current", None],
+    })
+    y = np.array([0, 1, 0, 1, 0, 1, 1, 0])
+    # three copies: enough rows of each class for the calibrator's cross-validation
+    frame, y = pd.concat([frame] * 3, ignore_index=True), np.tile(y, 3)
+    pipeline = build_pipeline(["age"], ["smoker"], {"scaling": "standard"},
+                              {"name": "logistic_regression", "params": {}}, seed=0)
+    return pipeline.fit(frame, y), frame, y
+
+
+def test_the_categories_are_read_from_the_fitted_encoder(fitted):
+    pipeline, _, _ = fitted
+    # the imputer's "missing" is a level the encoder saw (a None in training)
+    assert encoder_categories(pipeline) == {"smoker": ("current", "former", "missing", "never")}
+
+
+def test_the_categories_are_found_through_a_calibration_wrapper(fitted):
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.frozen import FrozenEstimator
+
+    pipeline, frame, y = fitted
+    # given the pipeline recalibrated as train does (frozen, then calibrated)
+    calibrated = CalibratedClassifierCV(FrozenEstimator(pipeline), method="sigmoid").fit(frame, y)
+    # then its encoder's categories are still found
+    assert encoder_categories(calibrated) == encoder_categories(pipeline)
+
+
+def test_the_ranges_are_read_from_the_model_metadata():
+    metadata = {RANGES_KEY: {"age": [0, 120], "bmi": [10, None]}}
+    assert logged_ranges(metadata) == {"age": (0.0, 120.0), "bmi": (10.0, None)}
+    # a model logged before the ranges were recorded: no range checks
+    assert logged_ranges(None) == {} and logged_ranges({"other": 1}) == {}
+
+
+# ---------------------------------------------------------------------------- settings
+
+
+def test_settings_default_to_reject_and_10_mb_when_params_have_no_serve_group():
+    assert settings_from_params({}) == ServeSettings("reject", 10.0)
+
+
+def test_settings_come_from_the_serve_group_and_the_command_line_wins():
+    params = {"serve": {"on_bad_row": "warn", "max_request_mb": 2}}
+    assert settings_from_params(params) == ServeSettings("warn", 2.0)
+    assert settings_from_params(params, "reject", 0.5) == ServeSettings("reject", 0.5)
+    assert settings_from_params(params).max_bytes == 2 * 1024 * 1024
+
+
+@pytest.mark.parametrize(("serve", "key"), [
+    ({"on_bad_row": "ignore"}, "serve.on_bad_row"),
+    ({"max_request_mb": 0}, "serve.max_request_mb"),
+    ({"max_request_mb": "lots"}, "serve.max_request_mb"),
+])
+def test_bad_settings_are_refused_naming_the_key(serve, key):
+    with pytest.raises(ConfigError, match=key):
+        settings_from_params({"serve": serve})
+
+
+# ------------------------------------------------------- the app wrapper, driven in-process
+
+
+class StandIn:
+    """A pyfunc-like model: P(class 1) = 0.25 for every row."""
+
+    metadata = None
+
+    def predict(self, data, params=None):
+        return np.tile([0.75, 0.25], (len(data), 1))
+
+
+def mlflow_like_app(model):
+    """What MLflow's app does with a request: read it, predict in a thread, answer JSON."""
+
+    async def app(scope, receive, send):
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        try:
+            split = json.loads(body)["dataframe_split"]
+            frame = pd.DataFrame(split["data"], columns=split["columns"])
+            p = await asyncio.to_thread(model.predict, frame)
+            status, answer = 200, {"predictions": p.tolist()}
+        except Exception as error:  # MLflow answers 400 and quotes the input
+            status, answer = 400, {"error_code": "BAD_REQUEST",
+                                   "message": f"Failed on input {body!r}: {error}"}
+        data = json.dumps(answer).encode()
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(data)).encode())]})
+        await send({"type": "http.response.body", "body": data})
+
+    return app
+
+
+def call(app, body: bytes, chunks: int = 1, content_length: int | None = None):
+    """One POST through ``app``: (status, headers, parsed JSON body, messages received)."""
+    pieces = [body[len(body) * i // chunks:len(body) * (i + 1) // chunks] for i in range(chunks)]
+    size = len(body) if content_length is None else content_length
+    headers = [(b"content-type", b"application/json")]
+    if chunks == 1:
+        headers.append((b"content-length", str(size).encode()))
+    scope = {"type": "http", "method": "POST", "path": "/invocations", "headers": headers}
+    received, sent = [], []
+
+    async def receive():
+        if len(received) < len(pieces):
+            received.append(pieces[len(received)])
+            return {"type": "http.request", "body": received[-1],
+                    "more_body": len(received) < len(pieces)}
+        return {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    start, body_messages = sent[0], sent[1:]
+    answer = b"".join(m.get("body", b"") for m in body_messages)
+    return start["status"], dict(start["headers"]), json.loads(answer), len(received)
+
+
+def served(on_bad_row: str = "reject", max_request_mb: float = 1.0):
+    knowledge = ModelKnowledge(FEATURES, CATEGORIES, RANGES)
+    settings = ServeSettings(on_bad_row, max_request_mb)
+    return ServingMiddleware(mlflow_like_app(CheckedModel(StandIn(), knowledge, on_bad_row)),
+                             settings)
+
+
+def request_body(frame: pd.DataFrame) -> bytes:
+    frame = frame.astype(object).where(frame.notna(), None)
+    return json.dumps({"dataframe_split": {"columns": list(frame.columns),
+                                           "data": frame.to_numpy().tolist()}}).encode()
+
+
+def test_good_rows_pass_through_unchanged():
+    status, _, answer, _ = call(served(), request_body(rows([40.0, 25.0, "F"])))
+    assert (status, answer) == (200, {"predictions": [[0.75, 0.25]]})
+
+
+def test_in_reject_mode_a_bad_row_gets_a_422_naming_it_and_nothing_is_scored():
+    # given a request whose second row has an unseen level
+    body = request_body(rows([40.0, 25.0, "F"], [40.0, 25.0, "X"]))
+    # when it goes through the app in reject mode
+    status, headers, answer, _ = call(served("reject"), body)
+    # then the answer is a 422 naming row 1 and column 'sex', without predictions
+    assert status == 422
+    assert [(p["row"], p["column"]) for p in answer["problems"]] == [(1, "sex")]
+    assert "row 1, column 'sex'" in answer["message"] and "predictions" not in answer
+    assert int(headers[b"content-length"]) == len(json.dumps(answer).encode())
+
+
+def test_in_warn_mode_every_row_is_scored_and_the_bad_one_is_warned_about():
+    # given the same request, in warn mode
+    body = request_body(rows([40.0, 25.0, "F"], [40.0, 25.0, "X"]))
+    status, _, answer, _ = call(served("warn"), body)
+    # then both rows are scored and the warning names row 1 and column 'sex'
+    assert status == 200 and len(answer["predictions"]) == 2
+    assert [(w["row"], w["column"], w["rule"]) for w in answer["warnings"]] == [
+        (1, "sex", "unseen_category")]
+    # and a clean request in warn mode has an empty list
+    assert call(served("warn"), request_body(rows([40.0, 25.0, "F"])))[2]["warnings"] == []
+
+
+def test_a_declared_body_over_the_cap_gets_413_before_any_of_it_is_read():
+    # given a request that announces 5 MB to a server that takes 1 MB
+    status, headers, answer, received = call(served(max_request_mb=1.0), b"x" * 10,
+                                             content_length=5 * 1024 * 1024)
+    # then it is a 413 naming the key, nothing was read, and the connection is to be closed
+    assert (status, received) == (413, 0)
+    assert "serve.max_request_mb" in answer["message"]
+    assert headers[b"connection"] == b"close"
+
+
+def test_a_chunked_body_is_cut_off_as_soon_as_it_passes_the_cap():
+    # given a 3 MB body sent in 30 chunks without a Content-Length, to a 1 MB server
+    status, _, answer, received = call(served(max_request_mb=1.0), b"x" * (3 * 1024 * 1024),
+                                       chunks=30)
+    # then it is refused after about a third of the chunks
+    assert status == 413 and received < 15
+    assert "x" * 100 not in answer["message"]
+
+
+def test_an_error_that_quotes_a_large_request_is_cut_to_a_few_kilobytes():
+    # given a 600 kB body that is not JSON (the stand-in quotes its input, as MLflow does)
+    status, _, answer, _ = call(served(), b"{" + b"7," * 300_000)
+    # then the message keeps its start and end and drops the middle
+    assert status == 400
+    assert len(answer["message"]) < 5000 and "characters cut" in answer["message"]
+    assert answer["message"].startswith("Failed on input")
