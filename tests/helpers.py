@@ -125,8 +125,8 @@ def bake_and_install(out: Path, **answers: str) -> Path:
 
 
 def stop_process_group(process: subprocess.Popen, timeout: float = 30) -> None:
-    """Terminate a server's whole process group (``mlflow models serve`` runs uvicorn as a
-    child); kill what has not gone within ``timeout`` seconds."""
+    """Terminate a server's whole process group (a multi-worker server runs its workers as
+    children); kill what has not gone within ``timeout`` seconds."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGTERM)
     try:

@@ -33,6 +33,7 @@ ALWAYS = [
     "conf/monitor/default.yaml",
     "conf/prepare/default.yaml",
     "conf/project/charter.yaml",
+    "conf/serve/default.yaml",
     "conf/train/default.yaml",
     "data/corrections.csv",
     "data/external/README.md",
@@ -93,6 +94,7 @@ ALWAYS = [
     "src/{pkg}/report.py",
     "src/{pkg}/score.py",
     "src/{pkg}/serve.py",
+    "src/{pkg}/serving.py",
     "src/{pkg}/splits.py",
     "src/{pkg}/tracking.py",
     "src/{pkg}/train.py",
@@ -126,6 +128,7 @@ ALWAYS = [
     "tests/test_monitoring_verdict.py",
     "tests/test_pipeline_contract.py",
     "tests/test_pipeline_e2e.py",
+    "tests/test_serving_checks.py",
     "tests/test_splits.py",
 ]
 CI_FILES = [".github/workflows/ci.yml"]
