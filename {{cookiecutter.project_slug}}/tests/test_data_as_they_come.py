@@ -156,3 +156,20 @@ def test_a_misspelt_target_suggests_the_column(table):
     # given a target name with a typo, when the spec is built, then the close column is named
     with pytest.raises(DataSpecError, match="did you mean 'Outcome'"):
         spec_from_config({"source": "own_file", "target": "outcome"}, table)
+
+
+def test_space_aligned_columns_with_quoted_names_are_read(tmp_path):
+    # given an R-style export: names quoted with ', columns separated by runs of spaces
+    path = tmp_path / "spector.csv"
+    path.write_text("'OBS' 'GPA' 'GRADE'\n1  2.66 0\n2  2.89 1\n3  3.28   0\n")
+    # when read, then the names lose their quotes and the values are numbers
+    frame = read_table(path)
+    assert list(frame.columns) == ["OBS", "GPA", "GRADE"]
+    assert frame["GPA"].tolist() == [2.66, 2.89, 3.28]
+
+
+def test_a_comma_file_with_spaces_in_its_text_stays_comma_separated(tmp_path):
+    # given commas between columns and spaces inside the text, then commas win
+    path = tmp_path / "notes.csv"
+    path.write_text('name,comment,y\n"a b",hello there world,1\n"c d",more text here,0\n')
+    assert list(read_table(path).columns) == ["name", "comment", "y"]

@@ -136,7 +136,7 @@ def _table_kind(path: Path) -> str | None:
     return None
 
 
-CSV_SEPARATORS = ",;\t|"
+CSV_SEPARATORS = ",;\t| "  # the sniffer prefers , then tab, ; and space when several fit
 SNIFF_BYTES = 64 * 1024
 
 
@@ -168,14 +168,19 @@ def _csv_dialect(p: Path, encoding: str, separator: str | None) -> tuple[str, st
         dialect = csv.Sniffer().sniff(sample, delimiters=separator or CSV_SEPARATORS)
     except csv.Error:
         return separator or ",", '"'
-    return separator or dialect.delimiter, dialect.quotechar or '"'
+    found = dialect.delimiter
+    # columns aligned with runs of spaces (R and statsmodels exports) split on any whitespace
+    return separator or (r"\s+" if found == " " else found), dialect.quotechar or '"'
 
 
 def _csv_header(p: Path, encoding: str, separator: str, quote: str) -> list[str]:
     import csv
 
     with open(p, encoding=encoding, newline="") as handle:
-        return next(csv.reader(handle, delimiter=separator, quotechar=quote), [])
+        line = handle.readline()
+    if separator == r"\s+":
+        return [name.strip(quote) for name in line.split()]
+    return next(csv.reader([line], delimiter=separator, quotechar=quote), [])
 
 
 def _repeated(names: list[str]) -> list[str]:
