@@ -121,3 +121,20 @@ def test_plots_written_as_png(tmp_path, prof, frame):
     # and a frame is profiled first; no sensitive attributes means no group plot
     bc_paths = plot_profile(load_breast_cancer(), BREAST_CANCER_SPEC, tmp_path / "bc")
     assert [p.name for p in bc_paths] == ["missingness.png", "target_association.png"]
+
+
+def test_a_feature_that_alone_separates_the_target_is_a_leak_suspect():
+    # given a birth-weight table whose 'low' target is bwt < 2500, and an honest feature
+    from {{ cookiecutter.package_name }}.data.profile import leak_suspects
+    from {{ cookiecutter.package_name }}.data.spec import DataSpec
+
+    rng = np.random.default_rng(0)
+    bwt = rng.normal(3000, 600, 300)
+    frame = pd.DataFrame({"bwt": bwt, "age": rng.normal(25, 5, 300),
+                          "code": np.where(bwt < 2500, "L", "N"), "low": (bwt < 2500).astype(int)})
+    spec = DataSpec(name="t", target="low", numeric=("bwt", "age"), categorical=("code",))
+    # when leaks are looked for, then the two derived columns are named, the honest one is not
+    found = leak_suspects(frame, spec)
+    assert len(found) == 2
+    assert "'bwt' alone ranks the target with AUC 1.000" in found[0]
+    assert "'code' alone determines the target" in found[1]

@@ -32,7 +32,7 @@ def free_name(base: str, taken) -> str:
 
 def main() -> None:
     """Validate, write the typed table and schema, profile, log to MLflow."""
-    from .data.profile import plot_profile, profile
+    from .data.profile import leak_suspects, plot_profile, profile
     from .data.spec import get_spec
     from .data.validation import validate
 
@@ -58,6 +58,9 @@ def main() -> None:
     for note in notes:
         log.info("note: %s", note)
     validated = validate(raw, spec, source=source)
+    for warning in leak_suspects(validated, spec):
+        log.warning("possible target leak: %s", warning)
+        notes.append(f"possible target leak: {warning}")
     schema = spec.to_dict()
     schema["notes"] = notes
     if not schema.get("id_column"):

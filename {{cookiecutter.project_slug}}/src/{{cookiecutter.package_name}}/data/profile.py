@@ -328,3 +328,40 @@ def plot_profile(
     if prof.get("prevalence_by_group"):
         paths.append(_plot_prevalence(prof, out / "prevalence_by_group.png"))
     return paths
+
+
+#: A single feature that ranks the target this well on its own is more likely a leak (a column
+#: computed from the outcome, or recorded after it) than a discovery.
+LEAK_AUC = 0.99
+
+
+def leak_suspects(df: pd.DataFrame, spec: DataSpec) -> list[str]:
+    """One warning per feature that alone separates the target almost perfectly.
+
+    The univariate AUC of a numeric feature (either direction) is scikit-learn's
+    ``roc_auc_score`` on the rows where it is present; a categorical feature is suspect when
+    every level with rows holds one class only.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    y = df[spec.target]
+    found = []
+    for column in spec.numeric:
+        present = df[column].notna() & y.notna()
+        labels = y[present]
+        if labels.nunique() < 2:
+            continue
+        auc = float(roc_auc_score(labels, df.loc[present, column].astype("float64")))
+        if max(auc, 1 - auc) >= LEAK_AUC:
+            found.append(f"column '{column}' alone ranks the target with AUC "
+                         f"{max(auc, 1 - auc):.3f}: if it is computed from the outcome or "
+                         "recorded after it, list it under data.exclude")
+    for column in spec.categorical:
+        present = df[column].notna() & y.notna()
+        if present.sum() < 2 or y[present].nunique() < 2:
+            continue
+        classes = y[present].groupby(df.loc[present, column].astype(str)).nunique()
+        if len(classes) >= 2 and (classes == 1).all():
+            found.append(f"column '{column}' alone determines the target (every value holds one "
+                         "class): if it is derived from the outcome, list it under data.exclude")
+    return found
