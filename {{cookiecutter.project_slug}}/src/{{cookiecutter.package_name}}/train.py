@@ -118,6 +118,8 @@ def main() -> None:
     import pandas as pd
     from sklearn.metrics import brier_score_loss, roc_auc_score
 
+    from .models import adapt_to_size, constant_predictions, describe_adaptations
+
     params = load_params()
     schema = load_schema()
     root = project_root()
@@ -126,6 +128,13 @@ def main() -> None:
     X_test, y_test, ids_test = load_split("test", schema)
 
     model_name = get(params, "model.name")
+    # Size-dependent settings made safe for these rows; the used values are the ones fitted and
+    # logged as MLflow parameters (model.params.*), what changed is logged as model.adapted.*.
+    model_cfg, adapted = adapt_to_size(get(params, "model"), len(X_train))
+    changes = describe_adaptations(adapted)
+    for param, change in changes.items():
+        log.info("model.params.%s: %s", param, change)
+    params = {**params, "model": {**model_cfg, **({"adapted": changes} if changes else {})}}
     log.info("fitting %s on %d rows x %d features", model_name, len(X_train), X_train.shape[1])
     started = time.perf_counter()
     model = fit_model(params, schema, X_train, y_train, X_valid, y_valid)
@@ -149,23 +158,43 @@ def main() -> None:
     }
     metrics = {k: round(float(v), 6) for k, v in metrics.items()}
     log.info("valid AUC %.3f, Brier %.4f", metrics["valid_auc"], metrics["valid_brier"])
+    constant = constant_predictions({"valid": p_valid, "test": p_test})
+    if constant["constant"]:
+        log.warning(
+            "the model predicts a constant (p = %.4f; distinct probabilities: %d on valid, %d "
+            "on test): its discrimination is 0.5 by construction and the deploy gate cannot "
+            "pass it; give it room to learn in conf/model/%s.yaml (e.g. a smaller "
+            "min_samples_leaf, more iterations) or try `dvc exp run -S model=logistic_regression`",
+            constant["value"], constant["valid"], constant["test"], model_name,
+        )
+    metrics.update(constant_predictions=float(constant["constant"]),
+                   valid_distinct_predictions=float(constant["valid"]),
+                   test_distinct_predictions=float(constant["test"]))
 
     seed = int(get(params, "train.seed"))
     ranking = importance(model, X_valid, y_valid, get(params, "train.permutation_importance"), seed)
     write_table(root / "reports/train/importance.csv", ranking)
 
+    from .metrics._report import jsonable
     from .monitoring.reference import build_reference, save_reference
 
     reference = build_reference(
         X_test, p_test, y_test,
         numeric=numeric_features(schema), categorical=categorical_features(schema),
     )
-    save_reference(reference, root / REFERENCE_PROFILE)
+    # Statistics undefined on these predictions (the slope test of constant predictions) are
+    # NaN in the profile; JSON has no NaN: they are stored as null, i.e. undefined.
+    save_reference(jsonable(reference), root / REFERENCE_PROFILE)
 
     trusted = save_skops(model, root / MODEL_FILE)
     info = log_to_mlflow(params, model, X_train, p_train, metrics, ranking, trusted)
-    write_json(root / MODEL_INFO, {**info, "model_name": model_name, "trusted_types": trusted})
-    write_json(root / metrics_path("train"), metrics)
+    write_json(root / MODEL_INFO, {**info, "model_name": model_name, "trusted_types": trusted,
+                                   "n_train_rows": len(X_train), "adapted": adapted,
+                                   "constant_predictions": constant})
+    # the used value of each adapted setting (booleans as 0/1: metrics files hold numbers)
+    used = {a["param"]: float(a["used"]) for a in adapted}
+    write_json(root / metrics_path("train"),
+               {**metrics, "n_train_rows": len(X_train), "adapted": used})
 
 
 def log_to_mlflow(params, model, X_train, p_train, metrics, ranking, trusted) -> dict[str, str]:
