@@ -82,6 +82,11 @@ def champion_comparison(params, client, name: str, candidate_version: str) -> di
     return {"version": champion.version, **comparison}
 
 
+def _signed(value: float | None) -> str:
+    """``+0.012``, or "undefined" for a statistic that could not be computed."""
+    return "undefined" if value is None else f"{value:+.3f}"
+
+
 def gate(evaluation: dict[str, Any], champion: dict[str, Any] | None,
          cfg: dict[str, Any]) -> tuple[bool, list[str]]:
     """Decide; return (passed, reasons), one reason per check, passed or not.
@@ -93,11 +98,18 @@ def gate(evaluation: dict[str, Any], champion: dict[str, Any] | None,
     """
     reasons, passed = [], True
     on_bound = cfg.get("judge_on", "point") == "lower_bound"
+    constant = evaluation.get("constant_predictions") or {}
+    if constant.get("constant"):
+        passed = False
+        reasons.append(f"FAIL the model predicts a constant (p = {constant['value']:.4f} for "
+                       "every row of the validation or test split): its discrimination is 0.5 "
+                       "by construction, so it cannot be deployed")
     for c in evaluation["criteria"]:
         ok = c["met_on_bound"] if on_bound else c["met"]
         passed &= ok
         where = "interval bound" if on_bound else "estimate"
-        value = "not computable" if c["estimate"] is None else f"{c['estimate']:.3f}"
+        value = f"{c['estimate']:.3f}" if c["estimate"] is not None else (
+            "undefined (constant predictions)" if constant.get("constant") else "not computable")
         reasons.append(f"{'PASS' if ok else 'FAIL'} charter `{c['rule']}`: {value} ({where})")
     if cfg.get("require_beat_baselines", True):
         for name, comparison in evaluation.get("comparisons", {}).items():
@@ -106,7 +118,8 @@ def gate(evaluation: dict[str, Any], champion: dict[str, Any] | None,
             ok = value is not None and value > 0
             passed &= ok
             reasons.append(f"{'PASS' if ok else 'FAIL'} beats baseline `{name}`: AUC difference "
-                           f"{diff['estimate']:+.3f} [{diff['lo']:+.3f}, {diff['hi']:+.3f}]")
+                           f"{_signed(diff['estimate'])} [{_signed(diff['lo'])}, "
+                           f"{_signed(diff['hi'])}]")
     if champion is None:
         reasons.append("PASS no other champion to compare with")
     elif "error" in champion:
@@ -118,11 +131,11 @@ def gate(evaluation: dict[str, Any], champion: dict[str, Any] | None,
     else:
         diff = champion["auc_difference"]
         margin = float(cfg.get("champion_margin", 0.0))
-        ok = diff["estimate"] >= -margin
+        ok = diff["estimate"] is not None and diff["estimate"] >= -margin
         passed &= ok
         reasons.append(f"{'PASS' if ok else 'FAIL'} not worse than champion v{champion['version']}"
-                       f": AUC difference {diff['estimate']:+.3f} [{diff['lo']:+.3f}, "
-                       f"{diff['hi']:+.3f}] (margin {margin:g})")
+                       f": AUC difference {_signed(diff['estimate'])} [{_signed(diff['lo'])}, "
+                       f"{_signed(diff['hi'])}] (margin {margin:g})")
     return bool(passed), reasons
 
 

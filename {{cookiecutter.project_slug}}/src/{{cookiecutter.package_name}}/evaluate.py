@@ -82,6 +82,51 @@ def criterion_value(evaluation: dict[str, Any], metric: str) -> dict[str, float 
     return {"estimate": worst["estimate"], "lo": worst["lo"], "hi": worst["hi"]}
 
 
+def constant_finding(p_valid, p_test) -> dict[str, Any]:
+    """Whether the model predicts (nearly) one value for every row, in words when it does.
+
+    Fewer than ``models.MIN_DISTINCT_PREDICTIONS`` distinct probabilities on the validation or
+    the test split: every pair of rows ties, so the AUC is 0.5 by construction and the
+    statistics that need varying predictions (the DeLong interval, the calibration slope,
+    p-values) are undefined.
+
+    Args:
+        p_valid: validation probabilities; p_test: test probabilities.
+    """
+    from .models import constant_predictions
+
+    finding = constant_predictions({"valid": p_valid, "test": p_test})
+    finding["message"] = None
+    if finding["constant"]:
+        finding["message"] = (
+            f"The model predicts a constant (p = {finding['value']:.4f}; distinct "
+            f"probabilities: {finding['valid']} on the validation split, {finding['test']} on "
+            "test): its discrimination is 0.5 by construction, the statistics that need varying "
+            "predictions (AUC interval, calibration slope, p-values) are undefined, and the "
+            "deploy gate cannot pass it."
+        )
+    return finding
+
+
+def mark_constant(evaluation: dict[str, Any], finding: dict[str, Any]) -> None:
+    """Record the constant-model finding; on constant predictions, AUC intervals are undefined.
+
+    When every score ties, the DeLong variance degenerates to 0 and the interval to
+    [0.5, 0.5], which would read as certainty: the bounds and standard error become null.
+
+    Args:
+        evaluation: the result of ``metrics.evaluate_binary`` (modified in place).
+        finding: :func:`constant_finding`.
+    """
+    evaluation["constant_predictions"] = finding
+    if not finding["constant"]:
+        return
+    evaluation["discrimination"]["auc"].update(lo=None, hi=None, se=None)
+    for rows in evaluation.get("groups", {}).values():
+        for row in rows:
+            row["auc"].update(lo=None, hi=None)
+
+
 def judge_criteria(evaluation: dict[str, Any], criteria: dict[str, Any]) -> list[dict[str, Any]]:
     """Each success criterion with its value, interval and verdicts (point and bound-based).
 
@@ -182,8 +227,15 @@ def main() -> None:
         gap_tolerance=float(charter.get("subgroup_gap_tolerance", 0.1)),
     )
     evaluation["threshold"] = threshold
+    finding = constant_finding(valid["p"].to_numpy(), p)
+    mark_constant(evaluation, finding)
+    if finding["constant"]:
+        log.warning(finding["message"])
     evaluation["criteria"] = judge_criteria(evaluation, charter["success_criteria"])
     evaluation["model"] = {k: model_info.get(k) for k in ("run_id", "model_id", "model_name")}
+    # settings train adapted to the data size (models.adapt_to_size), for the report
+    evaluation["model"]["n_train_rows"] = model_info.get("n_train_rows")
+    evaluation["model"]["adapted"] = model_info.get("adapted", [])
     evaluation["human_level_auc"] = charter.get("human_level_auc")
     evaluation["next_actions"] = next_actions(evaluation, charter, cfg)
 
@@ -197,6 +249,7 @@ def main() -> None:
     metrics = headline(evaluation)
     metrics["criteria_met"] = float(sum(c["met"] for c in evaluation["criteria"]))
     metrics["criteria_total"] = float(len(evaluation["criteria"]))
+    metrics["constant_predictions"] = float(finding["constant"])
     write_json(root / metrics_path("evaluate"), metrics)
     for criterion in evaluation["criteria"]:
         log.info("criterion %-40s %s", criterion["rule"], "met" if criterion["met"] else "NOT met")

@@ -129,10 +129,13 @@ def plot_groups(evaluation: dict[str, Any], out_dir: Path) -> list[Path]:
         for ax, metric in zip(axes, ("auc", "tpr", "fpr"), strict=True):
             est = [r[metric]["estimate"] for r in rows]
             keep = [i for i, e in enumerate(est) if e is not None]
+            # bar lengths; 0 where the interval is undefined (e.g. a group with one class)
+            lo = [rows[i][metric]["lo"] for i in keep]
+            hi = [rows[i][metric]["hi"] for i in keep]
             ax.errorbar(
                 [est[i] for i in keep], [names[i] for i in keep],
-                xerr=[[est[i] - rows[i][metric]["lo"] for i in keep],
-                      [rows[i][metric]["hi"] - est[i] for i in keep]],
+                xerr=[[0.0 if b is None else est[i] - b for i, b in zip(keep, lo, strict=True)],
+                      [0.0 if b is None else b - est[i] for i, b in zip(keep, hi, strict=True)]],
                 fmt="o", capsize=3,
             )
             ax.set_title(metric.upper(), fontsize=9)

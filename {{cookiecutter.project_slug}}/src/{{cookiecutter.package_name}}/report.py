@@ -23,6 +23,37 @@ def _ci(entry: dict[str, Any] | None, digits: int = 3) -> str:
     return text
 
 
+def _constant(evaluation: dict[str, Any]) -> bool:
+    """Whether the evaluate stage found that the model predicts a constant."""
+    return bool((evaluation.get("constant_predictions") or {}).get("constant"))
+
+
+def _or_undefined(text: str, evaluation: dict[str, Any]) -> str:
+    """``text``, or "undefined (constant predictions)" for a "-" of a constant model."""
+    return "undefined (constant predictions)" if text == "-" and _constant(evaluation) else text
+
+
+def model_lines(evaluation: dict[str, Any]) -> list[str]:
+    """What the report says first about the model: a constant, and settings that adapted.
+
+    Args:
+        evaluation: the evaluation (``constant_predictions`` and ``model`` from evaluate).
+    """
+    lines = []
+    if _constant(evaluation):
+        lines += [f"**{evaluation['constant_predictions']['message']}**", ""]
+    from .models import describe_adaptations
+
+    model = evaluation.get("model") or {}
+    adapted = model.get("adapted") or []
+    if adapted:
+        changes = "; ".join(f"`{param}` {change}"
+                            for param, change in describe_adaptations(adapted).items())
+        lines += [f"Settings adapted to the {model.get('n_train_rows')} training rows "
+                  f"(`{model.get('model_name')}`): {changes}.", ""]
+    return lines
+
+
 def next_actions(evaluation: dict[str, Any], charter: dict[str, Any],
                  cfg: dict[str, Any]) -> list[str]:
     """Concrete next steps derived from the findings, most important first.
@@ -33,11 +64,20 @@ def next_actions(evaluation: dict[str, Any], charter: dict[str, Any],
         cfg: the ``evaluate`` config group.
     """
     actions = []
+    if _constant(evaluation):
+        name = (evaluation.get("model") or {}).get("model_name") or "<name>"
+        actions.append(
+            "The model predicts a constant, so it ranks no one: give it room to learn in "
+            f"conf/model/{name}.yaml (e.g. a smaller min_samples_leaf, more iterations), check "
+            "that the features carry signal (reports/data/), or try "
+            "`dvc exp run -S model=logistic_regression` (step 4)."
+        )
     failed = [c for c in evaluation["criteria"] if not c["met"]]
     if failed:
         actions.append(
             "Success criteria not met: " + "; ".join(
-                f"`{c['rule']}` (is {_num(c['estimate'])})" for c in failed
+                f"`{c['rule']}` (is {_or_undefined(_num(c['estimate']), evaluation)})"
+                for c in failed
             ) + ". The deploy gate will refuse this model: improve it (steps 3-4) or revisit the "
             "charter with its owner (step 1)."
         )
@@ -114,6 +154,7 @@ def render_report(evaluation: dict[str, Any], charter: dict[str, Any], figures: 
         f"Intervals are {level}. Operating threshold {threshold['value']:.3f} "
         f"({threshold['method']}, chosen on the validation split).",
         "",
+        *model_lines(evaluation),
         "## Next actions",
         "",
         *[f"1. {action}" for action in evaluation["next_actions"]],
@@ -127,12 +168,17 @@ def render_report(evaluation: dict[str, Any], charter: dict[str, Any], figures: 
         interval = "-" if c["lo"] is None else f"[{c['lo']:.3f}, {c['hi']:.3f}]"
         met = "yes" if c["met"] else "**no**"
         on_bound = "yes" if c["met_on_bound"] else "no"
-        lines.append(f"| `{c['rule']}` | {_num(c['estimate'])} | {interval} | {met} | {on_bound} |")
+        value = _or_undefined(_num(c["estimate"]), evaluation)
+        lines.append(f"| `{c['rule']}` | {value} | {interval} | {met} | {on_bound} |")
+    auc = f"{_ci(disc['auc'])} (DeLong)"
+    if _constant(evaluation):
+        auc = f"{_num(disc['auc']['estimate'])} by construction (constant predictions; interval "
+        auc += "undefined)"
     lines += [
         "",
         "## Discrimination",
         "",
-        f"- ROC AUC {_ci(disc['auc'])} (DeLong); average precision {_ci(disc['ap'])}",
+        f"- ROC AUC {auc}; average precision {_ci(disc['ap'])}",
         f"- At the threshold: sensitivity {_ci(tm['sensitivity'])}, specificity "
         f"{_ci(tm['specificity'])}, PPV {_ci(tm['ppv'])}, NPV {_ci(tm['npv'])}",
         f"- Likelihood ratios: LR+ {_ci(tm['lr_positive'], 2)}, LR- {_ci(tm['lr_negative'], 2)}; "
@@ -143,8 +189,8 @@ def render_report(evaluation: dict[str, Any], charter: dict[str, Any], figures: 
         "## Calibration",
         "",
         f"- Brier {_ci(cal['brier'])}, Brier skill {_ci(cal['brier_skill'])}",
-        f"- Calibration intercept {_ci(cal['intercept'])} (0 is ideal), slope "
-        f"{_ci(cal['slope'])} (1 is ideal)",
+        f"- Calibration intercept {_or_undefined(_ci(cal['intercept']), evaluation)} (0 is "
+        f"ideal), slope {_or_undefined(_ci(cal['slope']), evaluation)} (1 is ideal)",
         f"- ICI {_num(cal['ici'], 4)}, E50 {_num(cal['e50'], 4)}, E90 {_num(cal['e90'], 4)}, "
         f"ECE {_ci(cal['ece'], 4)}",
         "",
@@ -176,6 +222,11 @@ def render_report(evaluation: dict[str, Any], charter: dict[str, Any], figures: 
                 f"{_ci(r['ppv'], 2)} |"
             )
     slices = evaluation.get("slices", {}).get("slices", [])[:10]
+    if not slices and evaluation.get("slices", {}).get("n_too_small"):
+        lines += ["", "## Weakest slices (gap x share)", "",
+                  f"None reported: every candidate slice has fewer than "
+                  f"{evaluation['slices']['min_size']} of the {evaluation['n']} test rows "
+                  "(`evaluate.slices.min_size`)."]
     if slices:
         lines += ["", "## Weakest slices (gap x share)", "",
                   "| slice | share | n | AUC | Brier |", "|---|---|---|---|---|"]
