@@ -17,7 +17,7 @@ import logging
 
 from .config import get, load_params, project_root
 from .dataset import feature_columns, load_corrected, load_schema, model_inputs
-from .errors import run_stage
+from .errors import ConfigError, run_stage
 from .io import write_json, write_table
 from .paths import LABEL_SUSPECTS, RAW_TRUTH, metrics_path
 
@@ -31,6 +31,33 @@ def audit_sample(frame, target: str, max_rows: int, seed: int):
         return frame
     share = max_rows / len(frame)
     return frame.groupby(target, group_keys=False).sample(frac=share, random_state=seed)
+
+
+def check_folds(y, folds: int, target: str) -> None:
+    """Each of the audit's stratified folds needs a row of every class; say so when it cannot.
+
+    Args:
+        y: the audited labels (0/1).
+        folds: ``prepare.label_quality.cv_folds``.
+        target: the target column, named in the message.
+    """
+    import numpy as np
+
+    counts = np.bincount(np.asarray(y, dtype=int), minlength=2)
+    rarest = int(counts.min())
+    if rarest >= max(folds, 2):
+        return
+    if rarest < 2:
+        raise ConfigError(
+            f"the label audit needs at least 2 rows of each class of '{target}'; the rarest has "
+            f"{rarest}: collect more rows of that class."
+        )
+    raise ConfigError(
+        f"prepare.label_quality.cv_folds is {folds}, but the rarest class of '{target}' has "
+        f"{rarest} rows in the audited sample and each fold needs one: set cv_folds to at most "
+        f"{rarest} in conf/prepare/default.yaml (or `-S prepare.label_quality.cv_folds="
+        f"{rarest}`), or collect more rows of that class."
+    )
 
 
 def main() -> None:
@@ -55,6 +82,7 @@ def main() -> None:
     frame, applied = load_corrected(params, schema)
     sample = audit_sample(frame, target, int(cfg.get("max_rows", 200_000)), int(cfg["seed"]))
     y = sample[target].to_numpy(dtype="int8")
+    check_folds(y, int(cfg["cv_folds"]), target)
     log.info("auditing labels of %d rows (%d-fold out-of-fold probabilities)",
              len(sample), int(cfg["cv_folds"]))
 

@@ -239,7 +239,8 @@ def _split_stratified(
         raise SplitError(
             f"split(strategy='stratified'): cannot stratify on '{target}' with "
             f"test_size={test_size}, valid_size={valid_size} and {len(df)} rows ({error}); "
-            "use larger sizes or more data."
+            "raise prepare.split.test_size / prepare.split.valid_size in "
+            "conf/prepare/default.yaml, or collect more rows of the rare class."
         ) from error
     return train, valid, test
 
@@ -356,10 +357,13 @@ def _check_classes(
     for name, part in splits.items():
         absent = sorted(classes - set(part[target].unique().tolist()), key=str)
         if absent:
+            hint = (" or set prepare.split.strategy: stratified (exact class shares; stable "
+                    "keeps them only on average),") if strategy == "stable" else ""
             raise SplitError(
                 f"split(strategy={strategy!r}): split '{name}' has {len(part)} row(s) and no row "
-                f"of class(es) {absent} of '{target}'; increase test_size/valid_size or collect "
-                "more rows of the rare class."
+                f"of class(es) {absent} of '{target}'; raise prepare.split.test_size / "
+                f"prepare.split.valid_size in conf/prepare/default.yaml,{hint} or collect more "
+                "rows of the rare class."
             )
 
 
