@@ -337,6 +337,11 @@ def _names_the_text_rows(outcome: Outcome) -> None:
             f"the message does not name data row {row} ('{value}'): {message}")
 
 
+def _says_the_name_repeats(outcome: Outcome) -> None:
+    assert re.search(r"duplicate|repeated|more than once|twice", outcome.error, re.I), (
+        f"the message does not say that the name repeats: {outcome.error}")
+
+
 HOSTILE: tuple[Hostile, ...] = (
     # columns whose names the pipeline itself uses: the user's data must not collide with them
     Hostile("row_id", "a column named row_id (1..n), the name validate gives generated ids",
@@ -367,7 +372,7 @@ HOSTILE: tuple[Hostile, ...] = (
     Hostile("text_in_numeric", "a numeric column (bmi) with 'abc' in 2 rows and 'n/a' in 1",
             text_in_numeric, "fails", mentions=("bmi", "abc"), extra=_names_the_text_rows),
     Hostile("duplicate_names", "two columns named glu", duplicate_names, "fails",
-            mentions=("glu", "duplicate")),
+            mentions=("glu",), extra=_says_the_name_repeats),
     Hostile("constant", "a constant column (clinic: one value in every row)",
             add("clinic", lambda d: "Gila River"), "runs", dropped=("clinic",)),
     Hostile("all_missing", "a column with no value at all (referral)",
