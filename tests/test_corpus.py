@@ -207,6 +207,14 @@ def test_real_table(table: Table, tmp_path: Path):
                              table.rows, table.target, outcome))
     # then every stage ran and the lifecycle's outputs are there and plausible
     assert_whole_lifecycle(outcome)
+    # and the table's traps were seen: ids, row names, constant and date columns are no
+    # features, a leaking column is named in the validate log
+    features = schema_features(outcome)
+    for column in table.not_features:
+        assert column not in features, f"{column!r} became a feature: {sorted(features)}"
+    for column in table.noted:
+        assert column in outcome.stage_log("validate"), (
+            f"the validate log does not name {column!r}:\n{outcome.stage_log('validate')}")
 
 
 # ---------------------------------------------------------------------------------------------
