@@ -36,3 +36,16 @@ def test_a_failed_write_leaves_the_previous_file(tmp_path):
     # then the good output is still there and no temporary file is left
     assert path.read_text() == "good"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.md"]
+
+
+def test_undefined_statistics_are_written_as_null(tmp_path):
+    # given results holding NaN and infinities (a p-value of constant predictions, say)
+    import json
+
+    import numpy as np
+
+    payload = {"p": float("nan"), "z": np.float64("inf"), "ci": np.array([np.nan, 1.5]), "n": 3}
+    # when written, then the file is strict JSON with nulls where the values were undefined
+    path = write_json(tmp_path / "m.json", payload)
+    assert json.loads(path.read_text()) == {"p": None, "z": None, "ci": [None, 1.5], "n": 3}
+    assert "NaN" not in path.read_text() and "Infinity" not in path.read_text()

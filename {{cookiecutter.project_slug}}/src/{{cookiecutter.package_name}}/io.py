@@ -7,6 +7,7 @@ fails half-way never leaves a truncated output behind, and readers never see a p
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from collections.abc import Iterator
@@ -51,15 +52,31 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 
 
 def write_json(path: str | Path, payload: Any) -> Path:
-    """Write ``payload`` as indented JSON, atomically.
+    """Write ``payload`` as indented, strict JSON, atomically.
 
     Args:
         path: destination file.
-        payload: JSON-serialisable data (numpy scalars are converted).
+        payload: JSON-serialisable data; numpy values are converted, and NaN and infinities
+            (an undefined statistic) become null, since JSON has neither and strict readers
+            refuse the ``NaN`` token.
     """
+    text = json.dumps(_finite(payload), indent=2, default=_to_builtin, allow_nan=False)
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(payload, indent=2, default=_to_builtin) + "\n", encoding="utf-8")
+        tmp.write_text(text + "\n", encoding="utf-8")
     return Path(path)
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with numpy containers made lists and non-finite floats made None."""
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    if hasattr(value, "tolist") and not isinstance(value, str | bytes):
+        return _finite(value.tolist())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def read_json(path: str | Path) -> Any:
