@@ -101,8 +101,8 @@ def test_unclear_targets_ask_for_positive_label(values, message):
 
 
 def test_only_path_and_target_type_every_column_and_note_each_choice(table):
-    # given a table with an id, a date, a constant, an empty and a free-text column, and
-    # columns named like the pipeline's own (row_id not unique, split, y, p, weight)
+    # given a table with an id, a date, a constant, an empty and a free-text column, a
+    # repeated id-named column, and columns named like the pipeline's own (split, y, p, weight)
     n = len(table)
     frame = table.assign(**{
         "PassengerId": np.arange(100, 100 + n),
@@ -118,11 +118,11 @@ def test_only_path_and_target_type_every_column_and_note_each_choice(table):
     spec = spec_from_config({"source": "own_file", "target": "Outcome"}, frame)
     # then the id is found, the label inferred, the pipeline-like names are plain features
     assert spec.id_column == "PassengerId" and spec.positive_label == "yes"
-    assert {"Patient Age", "b.m.i", "row_id", "y", "p", "weight"} <= set(spec.numeric)
+    assert {"Patient Age", "b.m.i", "y", "p", "weight"} <= set(spec.numeric)
     assert {"städt", "split"} <= set(spec.categorical)
     # and the rest is left out, each with a note saying why
     left_out = {"admitted": "dates", "constant": "one value", "empty": "missing",
-                "comment": "free text"}
+                "comment": "free text", "row_id": "values repeat"}
     for column, why in left_out.items():
         assert column not in spec.features
         assert any(f"'{column}'" in note and why in note for note in spec.notes), spec.notes
@@ -173,3 +173,34 @@ def test_a_comma_file_with_spaces_in_its_text_stays_comma_separated(tmp_path):
     path = tmp_path / "notes.csv"
     path.write_text('name,comment,y\n"a b",hello there world,1\n"c d",more text here,0\n')
     assert list(read_table(path).columns) == ["name", "comment", "y"]
+
+
+def test_decimal_commas_of_a_semicolon_export_are_numbers(tmp_path):
+    # given a European spreadsheet export: ; between columns, , as the decimal mark
+    path = tmp_path / "wine.csv"
+    path.write_text("Alcol;Ceneri;classe\n14,23;2,43;1\n13,2;2,14;0\n-0,5;1,0;1\n",
+                    encoding="latin-1")
+    # when read with nothing configured, then the numbers are numbers
+    frame = read_table(path)
+    assert frame["Alcol"].tolist() == [14.23, 13.2, -0.5]
+    assert pd.api.types.is_float_dtype(frame["Ceneri"])
+
+
+def test_a_column_numbering_the_rows_is_the_id_not_a_feature(table):
+    # given R's observation number 1..n in a column not named like an id
+    frame = table.assign(OBS=np.arange(1, len(table) + 1))
+    # when typed, then it is the row id, with a note that says why
+    spec = spec_from_config({"source": "own_file", "target": "Outcome"}, frame)
+    assert spec.id_column == "OBS" and "OBS" not in spec.features
+    assert any("'OBS' used as the row id: it numbers the rows" in note for note in spec.notes)
+
+
+@pytest.mark.parametrize("values", [["15,6", "12,1"], ["3", "4"], ["1.5", "2.25"]])
+def test_numbers_are_never_taken_for_dates(values):
+    # given text that pandas' date parser accepts but that holds no written date
+    from {{ cookiecutter.package_name }}.data.spec import infer_columns
+
+    frame = pd.DataFrame({"x": values * 15})
+    # when typed, then it is not left out as a date
+    found = infer_columns(frame, set())
+    assert not any("dates" in note for note in found.notes)

@@ -11,12 +11,15 @@ from __future__ import annotations
 import logging
 
 from .config import get, load_params, project_root
-from .errors import ConfigError, run_stage
+from .errors import ConfigError, UserError, run_stage
 from .io import read_parquet, write_json, write_table
 from .paths import RAW_DATA, SCHEMA, VALIDATED, metrics_path
 
 log = logging.getLogger(__name__)
 OUT_DIR = "reports/data"
+# Fewer labelled rows leave validation and test splits of a handful of rows, whose every
+# interval is undefined or useless: the lifecycle refuses rather than report noise.
+MIN_ROWS = 100
 # The id the pipeline numbers rows with when the table has none: a name no column of the table
 # holds (the user's columns and ours never share a name).
 GENERATED_ID = "__row__"
@@ -57,6 +60,12 @@ def main() -> None:
                      f"'{spec.target}' left out: nothing to learn from them")
     for note in notes:
         log.info("note: %s", note)
+    if len(raw) < MIN_ROWS:
+        raise UserError(
+            f"{source}: {len(raw)} labelled rows, fewer than the {MIN_ROWS} that a train, "
+            "validation and test split needs for its intervals to mean anything; collect more "
+            "labelled rows (for a first look at so few, cross-validate outside the pipeline)"
+        )
     validated = validate(raw, spec, source=source)
     for warning in leak_suspects(validated, spec):
         log.warning("possible target leak: %s", warning)

@@ -173,6 +173,27 @@ def _csv_dialect(p: Path, encoding: str, separator: str | None) -> tuple[str, st
     return separator or (r"\s+" if found == " " else found), dialect.quotechar or '"'
 
 
+DECIMAL_COMMA = re.compile(r'^"?[-+]?\d+,\d+"?$')
+DECIMAL_POINT = re.compile(r'^"?[-+]?\d*\.\d+"?$')
+
+
+def _csv_decimal(p: Path, encoding: str, separator: str, decimal: str | None) -> str:
+    """The configured decimal mark, else "," when the first lines' fields (apart from a comma
+    separator) hold more numbers like 14,23 than like 14.23: the usual ;-separated export of a
+    European spreadsheet."""
+    if decimal:
+        return decimal
+    if separator == ",":
+        return "."
+    with open(p, encoding=encoding, newline="") as handle:
+        lines = handle.read(SNIFF_BYTES).splitlines()[1:-1]
+    pattern = separator if separator == r"\s+" else re.escape(separator)
+    fields = [f.strip() for line in lines for f in re.split(pattern, line)]
+    commas = sum(1 for f in fields if DECIMAL_COMMA.match(f))
+    points = sum(1 for f in fields if DECIMAL_POINT.match(f))
+    return "," if commas > points else "."
+
+
 def _csv_header(p: Path, encoding: str, separator: str, quote: str) -> list[str]:
     import csv
 
@@ -197,6 +218,7 @@ def read_table(
     na_values: list[str] | None = None,
     encoding: str | None = None,
     separator: str | None = None,
+    decimal: str | None = None,
 ) -> pd.DataFrame:
     """Read a CSV (``.csv``, ``.csv.gz``) or Parquet (``.parquet``, ``.pq``) file as users have
     them: a CSV's encoding (UTF-8 with or without a BOM, else Latin-1) and separator (``,``,
@@ -211,8 +233,8 @@ def read_table(
     na_values
         Extra values that mean "missing" (``data.na_values``), beyond pandas' own (``NA``,
         ``n/a``, ``null``, empty...).
-    encoding, separator
-        ``data.encoding`` and ``data.separator``; None detects them.
+    encoding, separator, decimal
+        ``data.encoding``, ``data.separator`` and ``data.decimal``; None detects them.
 
     Raises
     ------
@@ -249,6 +271,7 @@ def read_table(
             encoding = _csv_encoding(p, encoding)
             separator, quote = _csv_dialect(p, encoding, separator)
             header = _csv_header(p, encoding, separator, quote)
+            decimal = _csv_decimal(p, encoding, separator, decimal)
         else:
             header, quote = [], '"'
 
@@ -261,6 +284,7 @@ def read_table(
         if kind == "csv":
             frame = pd.read_csv(
                 p, sep=separator or ",", quotechar=quote, encoding=encoding or "utf-8-sig",
+                decimal=decimal or ".",
                 na_values=extra_na or None, low_memory=False,
             )
         else:
@@ -293,7 +317,7 @@ def read_table(
 
 def _read_options(cfg: Mapping[str, Any]) -> dict[str, Any]:
     """The ``data`` keys that say how to read a user's file."""
-    return {key: cfg.get(key) for key in ("na_values", "encoding", "separator")}
+    return {key: cfg.get(key) for key in ("na_values", "encoding", "separator", "decimal")}
 
 
 def _batch_settings(cfg: Mapping[str, Any]) -> Mapping[str, Any]:

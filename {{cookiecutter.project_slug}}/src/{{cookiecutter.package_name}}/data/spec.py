@@ -295,6 +295,9 @@ POSITIVE_PAIRS = {
     frozenset({"absent", "present"}): "present", frozenset({"normal", "abnormal"}): "abnormal",
     frozenset({"benign", "malignant"}): "malignant",
 }
+#: What a written date looks like (see _looks_like_dates).
+DATE_SHAPE = (r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}"
+              r"|(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*[ .-]*\d")
 #: A text column whose values parse as numbers this often, but not always, is a numeric column
 #: with a few stray values: an error, since typing it categorical would hide them.
 MOSTLY_NUMERIC = 0.8
@@ -345,18 +348,41 @@ def infer_positive_label(target: pd.Series, column: str) -> tuple[Any, str]:
     return value, f"positive class of '{column}' taken to be {value!r} (set data.positive_label)"
 
 
+def _id_like_name(column: Any) -> bool:
+    name = str(column).strip()
+    return (name.lower() in ID_NAMES or ID_ENDING.search(name) is not None
+            or ID_CAMEL_ENDING.search(name) is not None)
+
+
+def _is_row_number(s: pd.Series) -> bool:
+    """True for an integer column counting the rows (1..n or 0..n-1, in file order)."""
+    import pandas as pd
+
+    if not pd.api.types.is_integer_dtype(s) or len(s) < 20:
+        return False
+    values = s.to_numpy()
+    return bool(values[0] in (0, 1) and (values[1:] - values[:-1] == 1).all())
+
+
 def infer_id_column(df: pd.DataFrame, skip: set[str]) -> str | None:
-    """The first column named like an id whose values are present and unique, if any."""
-    for column in df.columns:
-        name = str(column).strip()
-        id_like = (name.lower() in ID_NAMES or ID_ENDING.search(name) is not None
-                   or ID_CAMEL_ENDING.search(name) is not None)
-        if column in skip or not id_like:
-            continue
+    """The first column named like an id whose values are present and unique, else the first
+    column that numbers the rows (1..n in file order), else None."""
+    candidates = [c for c in df.columns if c not in skip]
+    for column in candidates:
         s = df[column]
-        if s.notna().all() and s.is_unique and not _is_float_dtype(s):
+        if _id_like_name(column) and s.notna().all() and s.is_unique and not _is_float_dtype(s):
+            return str(column)
+    for column in candidates:
+        if _is_row_number(df[column]):
             return str(column)
     return None
+
+
+def repeated_id_columns(df: pd.DataFrame, skip: set[str]) -> list[str]:
+    """Columns named like an id whose values repeat (a patient's several rows, say): they
+    identify something, so they are no feature, and may be the groups of a grouped split."""
+    return [str(c) for c in df.columns
+            if c not in skip and _id_like_name(c) and not df[c].dropna().is_unique]
 
 
 def _is_float_dtype(s: pd.Series) -> bool:
@@ -372,7 +398,9 @@ def _looks_like_dates(values: pd.Series) -> bool:
     import pandas as pd
 
     sample = values.astype(str).head(200)
-    if not sample.str.contains(r"\d", regex=True).all():
+    # a date has three digit groups (2021-03-04, 04/03/2021, 4.3.21) or a month name: a bare
+    # number or "15,6" (a decimal comma) parses as a date too, and is none
+    if not sample.str.contains(DATE_SHAPE, regex=True).all():
         return False
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -541,10 +569,16 @@ def spec_from_config(
         if id_column is None:
             id_column = infer_id_column(df, skip | set(numeric) | set(categorical))
             if id_column is not None:
-                notes.append(f"column '{id_column}' used as the row id: it is named like one "
-                             "and unique (set data.id_column to choose another)")
+                why = ("it is named like one and unique" if _id_like_name(id_column)
+                       else "it numbers the rows")
+                notes.append(f"column '{id_column}' used as the row id: {why} (set "
+                             "data.id_column to choose another)")
         if id_column is not None:
             skip.add(str(id_column))
+        for column in repeated_id_columns(df, skip | set(numeric) | set(categorical)):
+            skip.add(column)
+            notes.append(f"column '{column}' left out: it is named like an id but its values "
+                         "repeat; set data.group_column to it to keep its rows in one split")
         found = infer_columns(df, skip | set(numeric) | set(categorical))
         if found.stray_values:
             raise DataSpecError(
