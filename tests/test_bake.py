@@ -90,6 +90,8 @@ ALWAYS = [
     "src/{pkg}/paths.py",
     "src/{pkg}/plots.py",
     "src/{pkg}/prepare.py",
+    "src/{pkg}/promote.py",
+    "src/{pkg}/promotion.py",
     "src/{pkg}/registry.py",
     "src/{pkg}/report.py",
     "src/{pkg}/score.py",
@@ -131,6 +133,7 @@ ALWAYS = [
     "tests/test_monitoring_verdict.py",
     "tests/test_pipeline_contract.py",
     "tests/test_pipeline_e2e.py",
+    "tests/test_promotion.py",
     "tests/test_serving_checks.py",
     "tests/test_splits.py",
 ]

@@ -9,6 +9,14 @@
    decision and its reasons go to ``reports/deploy/decision.{json,md}``, to the model version's
    tags and to the deploy MLflow run. ``deploy.strict: true`` turns a failed gate into a failed
    stage.
+
+Only ``dvc repro`` moves ``champion``. Under ``dvc exp run`` (``DVC_EXP_NAME`` set: queued,
+swept or in the workspace) the version is registered as ``challenger`` and the gate's verdict
+recorded, but ``champion`` stays: a sweep's members would otherwise race, the last to pass
+winning. ``python -m {{ cookiecutter.package_name }}.promote --version N`` promotes one
+deliberately, re-running this gate against the champion of that moment (see ``promotion.py``,
+which also says why a lone workspace experiment does not promote either). The deploy run keeps
+``evaluation.json`` for that, and the version's tag ``deploy_run_id`` points at the run.
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ import sys
 from typing import Any
 
 from .config import get, load_params, project_root
-from .errors import ConfigError, run_stage
+from .errors import ConfigError, UserError, run_stage
 from .io import read_json, write_json, write_text
 from .paths import CHARTER, DECISION, EVALUATION, MODEL_INFO, metrics_path
 
@@ -48,10 +56,15 @@ def register(client, name: str, info: dict[str, Any]):
     return mlflow.register_model(info["model_uri"], name)
 
 
-def champion_comparison(params, client, name: str, candidate_version: str) -> dict[str, Any] | None:
+def champion_comparison(params, client, name: str, candidate_version: str,
+                        candidate_uri: str | None = None) -> dict[str, Any] | None:
     """Paired comparison of the candidate with the current champion on the test rows.
 
     Returns None when there is no champion or the champion is this very version.
+
+    Args:
+        candidate_uri: score this model on the test rows instead of reading the pipeline's
+            predictions (``promote``: a registered version, perhaps trained in an experiment).
     """
     import mlflow
 
@@ -70,13 +83,23 @@ def champion_comparison(params, client, name: str, candidate_version: str) -> di
         p_champion = model.predict_proba(X)[:, 1]
     except Exception as error:  # noqa: BLE001 - any failure means "not comparable", said below
         return {"version": champion.version, "error": f"{type(error).__name__}: {error}"}
-    predictions = read_parquet(project_root() / MODEL_PREDICTIONS)
-    test = predictions[predictions["split"] == "test"].set_index("id").loc[ids]
+    if candidate_uri is None:
+        predictions = read_parquet(project_root() / MODEL_PREDICTIONS)
+        p_candidate = predictions[predictions["split"] == "test"].set_index("id").loc[ids, "p"]
+    else:
+        try:
+            p_candidate = mlflow.sklearn.load_model(candidate_uri).predict_proba(X)[:, 1]
+        except Exception as error:  # noqa: BLE001 - said with the way out
+            raise UserError(
+                f"{candidate_uri} cannot score the workspace's test rows ({type(error).__name__}: "
+                f"{error}); promote it from a workspace holding its data and features "
+                "(`dvc exp apply <experiment>`).") from error
     seed = int(get(params, "evaluate.seed", 0))
     import numpy as np
 
     comparison = compare_models(
-        y, test["p"].to_numpy(), p_champion, n_resamples=int(get(params, "evaluate.n_bootstrap")),
+        y, np.asarray(p_candidate, dtype=float), p_champion,
+        n_resamples=int(get(params, "evaluate.n_bootstrap")),
         rng=np.random.default_rng(seed), alpha=float(get(params, "evaluate.alpha")),
     )
     return {"version": champion.version, **comparison}
@@ -140,11 +163,12 @@ def gate(evaluation: dict[str, Any], champion: dict[str, Any] | None,
 
 
 def main() -> None:
-    """Register, gate, move aliases, record the decision."""
+    """Register, gate, move aliases (``champion`` only outside experiments), record it all."""
     import mlflow
     from mlflow import MlflowClient
 
-    from .registry import CHALLENGER, CHAMPION, model_name
+    from . import promotion
+    from .registry import CHALLENGER, CHAMPION, alias_version, model_name
     from .tracking import connect, stage_run
 
     params = load_params()
@@ -157,6 +181,7 @@ def main() -> None:
     if not info.get("model_uri"):
         raise ConfigError("train.log_model is false: there is no logged model to deploy; "
                          "set it to true in conf/train/default.yaml.")
+    experiment = promotion.current_experiment()
     connect(params)
     client = MlflowClient()
     name = model_name(params)
@@ -164,29 +189,55 @@ def main() -> None:
     client.set_registered_model_alias(name, CHALLENGER, version.version)
     champion = champion_comparison(params, client, name, version.version)
     passed, reasons = gate(evaluation, champion, cfg)
-    if passed:
+    # only the workspace's `dvc repro` promotes; an experiment leaves that to `promote`
+    promoted = passed and experiment is None
+    if promoted:
         client.set_registered_model_alias(name, CHAMPION, version.version)
+    current = alias_version(client, name, CHAMPION)
+    if promoted:
+        promotion_note = f"promoted to {CHAMPION} by `dvc repro`"
+    elif experiment:
+        promotion_note = promotion.not_promoted_sentence(version.version, experiment, passed)
+    else:
+        promotion_note = f"not promoted: the gate failed; {CHAMPION} unchanged"
     for key, value in {"gate": "passed" if passed else "failed",
                        "threshold": f"{evaluation['threshold']['value']:.6f}",
-                       "gate_reasons": " | ".join(reasons)[:4900]}.items():
+                       "gate_reasons": " | ".join(reasons)[:4900],
+                       promotion.EXPERIMENT_TAG: experiment or promotion.WORKSPACE,
+                       promotion.TEST_ROWS_TAG: promotion.workspace_test_rows() or "unknown",
+                       promotion.PROMOTION_TAG: promotion_note[:4900]}.items():
         client.set_model_version_tag(name, version.version, key, value)
-    decision = {"passed": passed, "model_name": name, "version": int(version.version),
-                "champion_version": int(version.version) if passed else (
-                    int(champion["version"]) if champion else None),
+    decision = {"passed": passed, "promoted": promoted, "experiment": experiment,
+                "model_name": name, "version": int(version.version),
+                "champion_version": int(current.version) if current else None,
                 "judge_on": cfg.get("judge_on", "point"), "reasons": reasons,
                 "threshold": evaluation["threshold"]["value"], "champion_comparison": champion}
+    if experiment:
+        decision["promotion"] = promotion_note
+        decision["promote_command"] = promotion.promote_command(version.version)
+    markdown = render_decision(decision, charter)
+    if experiment:
+        markdown = promotion.experiment_markdown(markdown, decision)
     write_json(root / DECISION, decision)
-    write_text(root / "reports/deploy/decision.md", render_decision(decision, charter))
-    write_json(root / metrics_path("deploy"),
-               {"passed": int(passed), "version": decision["version"]})
+    write_text(root / "reports/deploy/decision.md", markdown)
+    write_json(root / metrics_path("deploy"), {"passed": int(passed), "promoted": int(promoted),
+                                               "version": decision["version"]})
     log.info("gate %s: version %s of %s (%s)", "PASSED" if passed else "FAILED", version.version,
-             name, f"now {CHAMPION}" if passed else f"{CHAMPION} unchanged")
+             name, f"now {CHAMPION}" if promoted else f"{CHAMPION} unchanged")
     for reason in reasons:
         log.info("  %s", reason)
+    if experiment:
+        log.info("%s", promotion_note)
     with stage_run("deploy", params, groups=("deploy",),
                    extra_tags={"gate": "passed" if passed else "failed",
-                               "model_version": str(version.version)}):
+                               "promoted": str(promoted).lower(),
+                               "model_version": str(version.version)}) as run:
         mlflow.log_dict(decision, "decision.json")
+        mlflow.log_text(markdown, "decision.md")
+        # what `promote` judges the version on later (see promotion.py)
+        mlflow.log_dict(evaluation, promotion.EVALUATION_ARTIFACT)
+        client.set_model_version_tag(name, version.version, promotion.DEPLOY_RUN_TAG,
+                                     run.info.run_id)
     if not passed and cfg.get("strict", False):
         print(f"[deploy] gate failed and deploy.strict is true: {reasons}", file=sys.stderr)
         sys.exit(1)
