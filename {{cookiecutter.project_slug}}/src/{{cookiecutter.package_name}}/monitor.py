@@ -139,14 +139,15 @@ def deployment_note(root: Path) -> str | None:
     if not path.exists():
         return None
     decision = read_json(path)
-    if decision["passed"]:
+    if decision.get("promoted", decision["passed"]):
         return f"Monitored model: version {decision['version']}, the current champion."
     champion = decision.get("champion_version")
     serving = (f"the champion serving traffic is version {champion}. Monitor it on this batch "
                "with `--batch` before acting on this verdict" if champion is not None else
                "no model is champion yet, so nothing serves traffic")
-    return (f"Monitored model: version {decision['version']}, which the gate did NOT promote; "
-            f"{serving}.")
+    why = ("an experiment registers challengers only" if decision.get("experiment")
+           else "the gate did NOT promote it")
+    return f"Monitored model: version {decision['version']}, not the champion ({why}); {serving}."
 
 
 def _fmt(value) -> str:
