@@ -36,6 +36,8 @@ METRIC_DOMAINS: dict[str, tuple[float, float]] = {
     "equalized_odds_difference": (0.0, 1.0),
     "demographic_parity_difference": (0.0, 1.0),
 }
+# Whether a bias flag blocks the deploy gate when the charter does not say (``bias_flags_block``).
+BIAS_FLAGS_BLOCK_DEFAULT = True
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,50 @@ def validate_charter(project: dict[str, Any]) -> dict[str, Any]:
     tolerance = project.get("subgroup_gap_tolerance", 0.1)
     if not isinstance(tolerance, int | float) or not 0 < tolerance < 1:
         raise ConfigError("conf/project/: subgroup_gap_tolerance must be a number in (0, 1).")
-    return {**project, "success_criteria": normal, "sensitive_attributes": sensitive}
+    blocks = parse_bias_flags_block(project.get("bias_flags_block", BIAS_FLAGS_BLOCK_DEFAULT),
+                                    sensitive)
+    return {**project, "success_criteria": normal, "sensitive_attributes": sensitive,
+            "bias_flags_block": blocks}
+
+
+def parse_bias_flags_block(setting: Any, sensitive: list[str]) -> dict[str, bool]:
+    """``bias_flags_block`` in normal form: sensitive attribute -> whether its flag blocks.
+
+    Args:
+        setting: ``true``/``false`` for every attribute, or ``{attribute: true|false}`` (an
+            attribute left out takes the default, true).
+        sensitive: the charter's sensitive attributes.
+
+    Raises:
+        ConfigError: a value that is not a boolean, or an attribute the charter does not audit.
+    """
+    where = "conf/project/: bias_flags_block"
+    if isinstance(setting, bool):
+        return {attribute: setting for attribute in sensitive}
+    if not isinstance(setting, dict):
+        raise ConfigError(f"{where} must be true, false or a mapping attribute: true|false, "
+                          f"not {setting!r}.")
+    unknown = sorted(set(setting) - set(sensitive))
+    if unknown:
+        raise ConfigError(f"{where} names {', '.join(unknown)}, not in sensitive_attributes "
+                          f"({', '.join(sensitive) or 'none'}).")
+    for attribute, value in setting.items():
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}.{attribute} must be true or false, not {value!r}.")
+    return {a: setting.get(a, BIAS_FLAGS_BLOCK_DEFAULT) for a in sensitive}
+
+
+def bias_flag_blocks(charter: dict[str, Any], attribute: str) -> bool:
+    """Whether a bias flag on ``attribute`` blocks the deploy gate (``bias_flags_block``).
+
+    Args:
+        charter: the validated charter (a mapping), or a hand-made one with a boolean or no key.
+        attribute: the sensitive attribute.
+    """
+    setting = charter.get("bias_flags_block", BIAS_FLAGS_BLOCK_DEFAULT)
+    if isinstance(setting, dict):
+        return bool(setting.get(attribute, BIAS_FLAGS_BLOCK_DEFAULT))
+    return bool(setting)
 
 
 def parse_criteria(criteria: dict[str, Any]) -> list[Criterion]:

@@ -3,8 +3,11 @@
 1. Register the trained model as a version of ``deploy.registered_model_name`` (once per
    model) and point the ``challenger`` alias at it.
 2. Gate: every charter criterion (on the estimate, or on its interval bound with
-   ``judge_on: lower_bound``), better than each baseline (paired DeLong on the test rows),
-   and not worse than the current ``champion`` scored on the same test rows.
+   ``judge_on: lower_bound``); against each baseline and the current ``champion`` (scored on
+   the same test rows) the paired DeLong AUC difference's interval judged by the rules of
+   ``deploy.baselines`` and ``deploy.champion``; every bias flag, blocking where the charter's
+   ``bias_flags_block`` says so. The rules and their words are ``judgement``'s, shared with the
+   error-analysis report.
 3. Pass: ``champion`` moves to the new version. Fail: ``champion`` stays where it was; the
    decision and its reasons go to ``reports/deploy/decision.{json,md}``, to the model version's
    tags and to the deploy MLflow run. ``deploy.strict: true`` turns a failed gate into a failed
@@ -105,61 +108,85 @@ def champion_comparison(params, client, name: str, candidate_version: str,
     return {"version": champion.version, **comparison}
 
 
-def _signed(value: float | None) -> str:
-    """``+0.012``, or "undefined" for a statistic that could not be computed."""
-    return "undefined" if value is None else f"{value:+.3f}"
+Check = tuple[bool, str]  # (passed, the reason's line, starting PASS, FAIL, WARN or NOTE)
+
+
+def constant_rule(evaluation: dict[str, Any]) -> list[Check]:
+    """A model that predicts a constant ranks no one: it fails, first."""
+    constant = evaluation.get("constant_predictions") or {}
+    if not constant.get("constant"):
+        return []
+    return [(False, f"FAIL the model predicts a constant (p = {constant['value']:.4f} for every "
+                    "row of the validation or test split): its discrimination is 0.5 by "
+                    "construction, so it cannot be deployed")]
+
+
+def charter_rule(evaluation: dict[str, Any], judge_on: str) -> list[Check]:
+    """Every charter criterion, on the estimate or the interval bound (``deploy.judge_on``)."""
+    from .judgement import criterion_check
+
+    constant = bool((evaluation.get("constant_predictions") or {}).get("constant"))
+    checks = []
+    for c in evaluation["criteria"]:
+        ok, words = criterion_check(c, judge_on, constant)
+        checks.append((ok, f"{'PASS' if ok else 'FAIL'} charter `{c['rule']}`: {words}"))
+    return checks
+
+
+def baselines_rule(evaluation: dict[str, Any], cfg: dict[str, Any]) -> list[Check]:
+    """The model against each baseline, by ``deploy.baselines`` (``judgement``)."""
+    from .judgement import baseline_verdicts
+
+    return [(v.passed, v.line()) for v in baseline_verdicts(evaluation, cfg).values()]
+
+
+def champion_rule(champion: dict[str, Any] | None, cfg: dict[str, Any],
+                  alpha: float) -> list[Check]:
+    """The challenger against the current champion, by ``deploy.champion`` (``judgement``)."""
+    from .judgement import champion_verdict
+
+    if champion is None:
+        return [(True, "PASS no other champion to compare with")]
+    if "error" in champion:
+        return [(False, f"FAIL champion v{champion['version']} cannot score the current test "
+                        f"rows ({champion['error']}), so the challenger cannot be shown not "
+                        "worse; if the feature set changed on purpose, move the alias by hand: "
+                        "`MlflowClient().set_registered_model_alias(name, 'champion', version)`")]
+    verdict = champion_verdict(champion, cfg, alpha)
+    return [(verdict.passed, verdict.line())]
+
+
+def bias_rule(evaluation: dict[str, Any], charter: dict[str, Any] | None) -> list[Check]:
+    """Every audited attribute: a flag blocks if the charter says so (``bias_flags_block``)."""
+    from .judgement import bias_verdicts
+
+    return [(not v.blocks, v.line()) for v in bias_verdicts(evaluation, charter)]
 
 
 def gate(evaluation: dict[str, Any], champion: dict[str, Any] | None,
-         cfg: dict[str, Any]) -> tuple[bool, list[str]]:
+         cfg: dict[str, Any], charter: dict[str, Any] | None = None) -> tuple[bool, list[str]]:
     """Decide; return (passed, reasons), one reason per check, passed or not.
 
+    The rules are the ``judgement`` module's, which the error-analysis report words its
+    findings with, so the two say the same.
+
     Args:
-        evaluation: ``reports/evaluate/evaluation.json`` (criteria judged, comparisons).
+        evaluation: ``reports/evaluate/evaluation.json`` (criteria judged, comparisons, bias).
         champion: the champion comparison, or None.
-        cfg: the ``deploy`` config group.
+        cfg: the ``deploy`` config group (``judge_on``, ``baselines``, ``champion``).
+        charter: the charter, for ``bias_flags_block``; None: the setting the evaluation
+            recorded from it.
     """
-    reasons, passed = [], True
-    on_bound = cfg.get("judge_on", "point") == "lower_bound"
-    constant = evaluation.get("constant_predictions") or {}
-    if constant.get("constant"):
-        passed = False
-        reasons.append(f"FAIL the model predicts a constant (p = {constant['value']:.4f} for "
-                       "every row of the validation or test split): its discrimination is 0.5 "
-                       "by construction, so it cannot be deployed")
-    for c in evaluation["criteria"]:
-        ok = c["met_on_bound"] if on_bound else c["met"]
-        passed &= ok
-        where = "interval bound" if on_bound else "estimate"
-        value = f"{c['estimate']:.3f}" if c["estimate"] is not None else (
-            "undefined (constant predictions)" if constant.get("constant") else "not computable")
-        reasons.append(f"{'PASS' if ok else 'FAIL'} charter `{c['rule']}`: {value} ({where})")
-    if cfg.get("require_beat_baselines", True):
-        for name, comparison in evaluation.get("comparisons", {}).items():
-            diff = comparison["auc_difference"]
-            value = diff["lo"] if on_bound else diff["estimate"]
-            ok = value is not None and value > 0
-            passed &= ok
-            reasons.append(f"{'PASS' if ok else 'FAIL'} beats baseline `{name}`: AUC difference "
-                           f"{_signed(diff['estimate'])} [{_signed(diff['lo'])}, "
-                           f"{_signed(diff['hi'])}]")
-    if champion is None:
-        reasons.append("PASS no other champion to compare with")
-    elif "error" in champion:
-        passed = False
-        reasons.append(f"FAIL champion v{champion['version']} cannot score the current test rows "
-                       f"({champion['error']}), so the challenger cannot be shown not worse; if "
-                       "the feature set changed on purpose, move the alias by hand: "
-                       "`MlflowClient().set_registered_model_alias(name, 'champion', version)`")
-    else:
-        diff = champion["auc_difference"]
-        margin = float(cfg.get("champion_margin", 0.0))
-        ok = diff["estimate"] is not None and diff["estimate"] >= -margin
-        passed &= ok
-        reasons.append(f"{'PASS' if ok else 'FAIL'} not worse than champion v{champion['version']}"
-                       f": AUC difference {_signed(diff['estimate'])} [{_signed(diff['lo'])}, "
-                       f"{_signed(diff['hi'])}] (margin {margin:g})")
-    return bool(passed), reasons
+    from .judgement import evaluation_alpha
+
+    checks = [
+        *constant_rule(evaluation),
+        *charter_rule(evaluation, cfg.get("judge_on", "point")),
+        *baselines_rule(evaluation, cfg),
+        *champion_rule(champion, cfg, evaluation_alpha(evaluation)),
+        *bias_rule(evaluation, charter),
+    ]
+    return all(ok for ok, _ in checks), [reason for _, reason in checks]
 
 
 def main() -> None:
@@ -243,16 +270,29 @@ def main() -> None:
         sys.exit(1)
 
 
+def is_bias_reason(reason: str) -> bool:
+    """Whether a gate reason is a bias-audit line (``bias_rule``)."""
+    return reason.split(" ", 1)[-1].startswith("bias audit")
+
+
 def render_decision(decision: dict[str, Any], charter: dict[str, Any]) -> str:
-    """The decision as Markdown."""
+    """The decision as Markdown: the checks, then every bias flag and whether it blocked."""
     verdict = "PASSED: promoted to `champion`" if decision["passed"] else (
         "FAILED: `champion` unchanged")
+    judged = ("the estimate" if decision["judge_on"] == "point" else
+              "the interval's unfavourable bound")
+    checks = [r for r in decision["reasons"] if not is_bias_reason(r)]
+    bias = [r for r in decision["reasons"] if is_bias_reason(r)]
     lines = [f"# Deploy decision: {charter['name']}", "",
              f"Model `{decision['model_name']}` version {decision['version']} (alias "
              f"`challenger`): **{verdict}**.", "",
-             f"Judged on: {decision['judge_on']}. Operating threshold "
-             f"{decision['threshold']:.3f}.", "", "## Checks", "",
-             *[f"- {r}" for r in decision["reasons"]], "",
+             f"Charter criteria judged on {judged} (`deploy.judge_on: {decision['judge_on']}`); "
+             "comparisons on the AUC difference's interval (`deploy.baselines`, "
+             f"`deploy.champion`). Operating threshold {decision['threshold']:.3f}.", "",
+             "## Checks", "", *[f"- {r}" for r in checks], "",
+             "## Bias flags", "",
+             *([f"- {r}" for r in bias] or ["- No sensitive attribute is audited (charter "
+                                            "`sensitive_attributes`)."]), "",
              "Serve the champion: `python -m {{ cookiecutter.package_name }}.serve`.", ""]
     return "\n".join(lines)
 

@@ -7,7 +7,9 @@ and direct computations in the tests). Outputs, all in ``reports/evaluate/``:
 * ``evaluation.json``: every number with its interval, the charter's criteria judged, the
   comparisons with the baselines (paired, same rows);
 * ``plots/*.csv`` (DVC plots: ROC, PR, calibration, confusion) and ``figures/*.png``;
-* ``report.md``: the readable report, ending in next actions;
+* ``report.md``: the readable report, starting with next actions; the comparisons with the
+  baselines and the charter's criteria are worded by the deploy gate's rules (``judgement``,
+  ``deploy.judge_on``, ``deploy.baselines``), so the report and the gate say the same;
 * ``reports/metrics/evaluate.json``: the headline numbers for ``dvc metrics diff``.
 """
 
@@ -16,7 +18,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from .charter import parse_criteria
+from .charter import bias_flag_blocks, parse_criteria
 from .config import get, load_params, project_root
 from .errors import run_stage
 from .io import read_json, read_parquet, write_json, write_table, write_text
@@ -139,6 +141,7 @@ def judge_criteria(evaluation: dict[str, Any], criteria: dict[str, Any]) -> list
         value = criterion_value(evaluation, criterion.metric)
         judged.append({
             "metric": criterion.metric, "rule": criterion.describe(), **value,
+            "min": criterion.minimum, "max": criterion.maximum,
             "met": criterion.met_by(value["estimate"]),
             # judged on the interval's unfavourable bound: lo against a min, hi against a max
             "met_on_bound": criterion.met_by(value["estimate"], value["lo"], value["hi"]),
@@ -236,8 +239,14 @@ def main() -> None:
     # settings train adapted to the data size (models.adapt_to_size), for the report
     evaluation["model"]["n_train_rows"] = model_info.get("n_train_rows")
     evaluation["model"]["adapted"] = model_info.get("adapted", [])
+    # what the advice needs to know: recalibration already on, rows to fit it on
+    evaluation["model"]["recalibration"] = get(params, "train.recalibration", "none")
+    evaluation["model"]["n_valid_rows"] = int(len(valid))
     evaluation["human_level_auc"] = charter.get("human_level_auc")
-    evaluation["next_actions"] = next_actions(evaluation, charter, cfg)
+    # the charter's say on bias flags, next to the flags the gate judges (judgement.bias_verdicts)
+    evaluation["bias_flags_block"] = {a: bias_flag_blocks(charter, a) for a in audited}
+    deploy_cfg = get(params, "deploy", {})
+    evaluation["next_actions"] = next_actions(evaluation, charter, cfg, deploy_cfg)
 
     out = root / OUT_DIR
     write_json(root / EVALUATION, evaluation)
@@ -245,7 +254,7 @@ def main() -> None:
         write_table(out / "plots" / f"{name}.csv", table)
     figures = plot_curves(evaluation, out / "figures")
     figures += plot_groups(evaluation, out / "figures")
-    write_text(out / "report.md", render_report(evaluation, charter, figures, out))
+    write_text(out / "report.md", render_report(evaluation, charter, figures, out, deploy_cfg))
     metrics = headline(evaluation)
     metrics["criteria_met"] = float(sum(c["met"] for c in evaluation["criteria"]))
     metrics["criteria_total"] = float(len(evaluation["criteria"]))
