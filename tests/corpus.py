@@ -74,6 +74,8 @@ class Table:
     not_features: columns that must not become model features (row names, ids, constant
         columns, dates): the table's traps.
     noted: columns the validate log must name (a column that leaks the target).
+    refused: words that the message of a table the template must refuse names (in
+        ``validate``, no traceback); empty = the table runs end to end.
     """
 
     name: str
@@ -86,6 +88,7 @@ class Table:
     rewrite: Callable[[bytes], bytes] | None = None
     not_features: tuple[str, ...] = ()
     noted: tuple[str, ...] = ()
+    refused: tuple[str, ...] = ()
 
     @property
     def as_shipped(self) -> bool:
@@ -230,11 +233,12 @@ CORPUS: tuple[Table, ...] = (
         name="spector",
         source="statsmodels: statsmodels/datasets/spector/spector.csv",
         filename="spector.csv", target="GRADE", rows=32,
-        exercises="the smallest: 32 students (Spector and Mazzeo 1980); space-separated with "
-                  "single-quoted upper-case names ('OBS' 'GPA' 'TUCE' 'PSI' 'GRADE'); an "
-                  "observation number OBS (1..32); 0/1 target",
+        exercises="the smallest: 32 students (Spector and Mazzeo 1980), too few for a train, "
+                  "validation and test split: the template must refuse it in validate, saying "
+                  "how many labelled rows it has and needs (read first: space-separated with "
+                  "single-quoted upper-case names 'OBS' 'GPA' 'TUCE' 'PSI' 'GRADE'; 0/1 target)",
         read=lambda: package_file("statsmodels", "datasets/spector/spector.csv"),
-        not_features=("OBS",),
+        refused=("32", "100"),
     ),
 )
 

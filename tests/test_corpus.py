@@ -205,6 +205,14 @@ def test_real_table(table: Table, tmp_path: Path):
     outcome = first_repro(project)
     record(tmp_path, summary(table.name, "as shipped" if table.as_shipped else "rewritten",
                              table.rows, table.target, outcome))
+    if table.refused:
+        # then a table the lifecycle cannot serve is refused in validate, in one clear message
+        assert outcome.returncode != 0, outcome.explain()
+        assert outcome.failed_stage == "validate", outcome.explain()
+        assert "Traceback" not in outcome.stderr, outcome.explain()
+        for word in table.refused:
+            assert word in outcome.error, f"the message does not name {word!r}: {outcome.error}"
+        return
     # then every stage ran and the lifecycle's outputs are there and plausible
     assert_whole_lifecycle(outcome)
     # and the table's traps were seen: ids, row names, constant and date columns are no
