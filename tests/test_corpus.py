@@ -4,11 +4,14 @@ path and the target set, drop the file into ``data/external/``, ``dvc repro``.
 ``test_real_table`` runs each table of the corpus (``tests/corpus.py``: real public tables that
 installed packages ship, what each exercises) and checks the lifecycle's outputs: every stage
 ran, the test AUC is plausible and has an interval, the gate decided, the monitor gave a
-verdict. ``test_hostile_table`` bakes the variants a user's file has (odd column names that the
-pipeline uses itself, yes/no and 3-valued targets, text in a numeric column, duplicate names,
-useless columns, dates, ``;`` with a BOM, Latin-1) on one small real table and checks the
-outcome each should have: it runs end to end, or it stops in ``ingest``/``validate`` with one
-clear message that names the column, and no traceback.
+verdict, and the table's traps (ids, row names, leaks) were seen; a table too small for the
+lifecycle must instead be refused in ``validate`` with a message saying so.
+
+``test_hostile_table`` bakes the variants a user's file has (odd column names that the pipeline
+uses itself, yes/no and 3-valued targets, text in a numeric column, duplicate names, useless
+columns, dates, ``;`` with a BOM, Latin-1) on one small real table and checks the outcome each
+should have: it runs end to end, or it stops in ``ingest``/``validate`` with one clear message
+that names the column, and no traceback.
 
 The wall time of each first ``dvc repro`` is printed (``pytest -s``) and written to
 ``repro.json`` in the test's temporary directory; set ``CORPUS_REPORT=<file>`` to also append
