@@ -115,11 +115,11 @@ def test_first_repro_makes_champion_v1_and_monitors_the_default_batch(project):
     assert versions(project) == [1]
     assert alias(project, "challenger") == 1 and alias(project, "champion") == 1
     # and the default batch (covariate drift of 0.5 SD on age, bmi, creatinine) is the first
-    # row of the history, its drift named. Whether the labels also show a calibration shift
-    # (the model extrapolates into the shifted region) depends on the fitted model, so the
-    # verdict is watch or retrain, never ok.
+    # row of the history, its drift named. Its labels show the model holding (an under-confident
+    # slope where the features moved, the ranking intact: covariate, not concept drift), so the
+    # verdict is watch, as in 100 of 100 such batches of the project's monitoring simulation.
     rows = history(project)
-    assert [r["verdict"] for r in rows] in (["watch"], ["retrain"]), rows
+    assert [r["verdict"] for r in rows] == ["watch"], rows
     covariate = [r for r in rows[0]["reasons"].split(" | ") if r.startswith("covariate drift")]
     assert covariate and all(f"'{f}'" in covariate[0] for f in ("age", "bmi", "creatinine"))
     commit(project, "champion v1")

@@ -14,10 +14,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
 from {{ cookiecutter.package_name }}.monitoring.performance import (
+    assess_performance,
     expected_auc,
     expected_performance,
     observed_performance,
 )
+from {{ cookiecutter.package_name }}.monitoring.reference import build_reference
 
 
 def _tied_scores(n: int, seed: int):
@@ -117,3 +119,68 @@ def test_observed_performance_one_class_gives_nan_auc():
     assert obs["calibration_slope"] is None
     assert obs["citl_shift"] is None
     assert obs["prevalence"] == 1.0
+
+
+def _logit(p):
+    return np.log(p / (1 - p))
+
+
+def _labels_from(logit, rng):
+    return (rng.random(logit.size) < 1 / (1 + np.exp(-logit))).astype(float)
+
+
+def _reference(p, y):
+    import pandas as pd
+
+    return build_reference(pd.DataFrame({"x": p}), p, y, numeric=["x"], categorical=[])
+
+
+def test_offset_at_reference_mix_separates_a_shifted_case_mix_from_a_prior_shift():
+    # given a model under-confident by a slope of 1.3 pivoting at the reference's mean logit,
+    # a reference where it is judged, and batches whose scores moved up (a sicker case mix)
+    rng = np.random.default_rng(5)
+    p_ref = rng.beta(2, 6, size=20000)
+    centre = _logit(p_ref).mean()
+
+    def true_logit(p, prior=0.0):
+        return centre + 1.3 * (_logit(p) - centre) + prior
+
+    reference = _reference(p_ref, _labels_from(true_logit(p_ref), rng))
+    p = rng.beta(4, 5, size=20000)
+    # when the same relation produces the labels, and when the base rate moved as well
+    same = assess_performance(p, _labels_from(true_logit(p), rng), reference)
+    prior = assess_performance(p, _labels_from(true_logit(p, prior=0.5), rng), reference)
+    # then the shifted case mix alone puts O/E off 1 at the batch's mix but not at the
+    # reference's, while the prior shift is off at both
+    assert same["flags"]["miscalibrated_in_the_large"]
+    mix = same["evidence"]["oe_at_reference_mix"]
+    assert mix["interval"][0] < 1 < mix["interval"][1]
+    assert not same["flags"]["miscalibrated_at_reference_mix"]
+    assert prior["flags"]["miscalibrated_at_reference_mix"]
+    shifted = np.mean(1 / (1 + np.exp(-(_logit(p_ref) + 0.5)))) / p_ref.mean()
+    assert prior["observed"]["oe_at_reference_mix"] == pytest.approx(shifted, abs=0.05)
+
+
+def test_slope_flags_judge_the_whole_interval_against_the_tolerance():
+    # given a calibrated reference, and batches whose labels follow a slope of 0.7
+    rng = np.random.default_rng(6)
+    p_ref = rng.uniform(0.05, 0.6, size=20000)
+    reference = _reference(p_ref, _labels_from(_logit(p_ref), rng))
+    results = {}
+    for n in (400, 40000):
+        p = rng.uniform(0.05, 0.6, size=n)
+        # when a small and a large batch are assessed
+        results[n] = assess_performance(p, _labels_from(0.7 * _logit(p), rng), reference)
+    # then only the large batch's interval lies wholly below 1 - slope_tolerance (0.8)
+    small, large = results[400], results[40000]
+    assert small["evidence"]["slope"]["interval"][1] >= 0.8
+    assert not small["flags"]["slope_weakened"]
+    assert large["evidence"]["slope"]["interval"][1] < 0.8
+    assert large["flags"]["slope_weakened"] and large["flags"]["slope_off"]
+    assert not large["flags"]["slope_strengthened"]
+    # and the slope's interval is its Wald interval at the requested confidence
+    observed = large["observed"]
+    half = 1.959964 * observed["slope_se"]
+    assert observed["slope_ci"] == pytest.approx(
+        [observed["calibration_slope"] - half, observed["calibration_slope"] + half], abs=1e-6
+    )

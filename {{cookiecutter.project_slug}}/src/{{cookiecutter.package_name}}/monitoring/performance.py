@@ -15,19 +15,47 @@ or prior drift, which only labels reveal. With labels:
   uses both standard errors (independent samples);
 * Brier score, prevalence with a Wilson interval;
 * calibration-in-the-large: observed over expected events (O/E) with the score test
-  z = (sum y - sum p) / sqrt(sum p (1 - p)), and the log-odds shift ``a`` in
+  z = (sum y - sum p) / sqrt(sum p (1 - p)) and the matching interval
+  (sum y -/+ z_conf sqrt(sum p (1 - p))) / sum p, and the log-odds shift ``a`` in
   logit P(y) = a + logit(p);
-* logistic recalibration logit P(y) = a + b logit(p): slope ``b`` and its Wald test of b = 1;
-* ranking check: the real AUC against the AUC expected if only the base rate had moved (the CBPE
-  estimate on the intercept-shifted probabilities expit(logit(p) + a)). A prior shift changes
-  the real AUC a little by itself (the positives' score mix changes); this check separates that
-  from a ranking that really deteriorated (concept drift). Its z-test uses the DeLong standard
-  error, conservative because the expectation is computed on the same rows.
+* logistic recalibration logit P(y) = a + b logit(p): slope ``b`` with its Wald interval, its
+  change against the reference slope (both standard errors), and the recalibration line's
+  log-odds offset at the reference case mix, ``c = a + (b - 1) L_ref`` with ``L_ref`` the mean
+  logit of the reference predictions (Wald interval from the fit's covariance). ``c`` is the
+  intercept shift the labels show where the model was validated: a prior shift moves it by the
+  shift, a covariate shift that only exposes a miscalibrated region of the model (slope off in
+  the shifted region) leaves it near 0. It is reported as the O/E the shift would give on the
+  reference predictions (``oe_at_reference_mix``);
+* ranking check: the real AUC against the AUC expected from this batch's own predictions if
+  they were calibrated up to the base rate (the CBPE estimate on the intercept-shifted
+  probabilities expit(logit(p) + a)). A prior shift changes the real AUC a little by itself (the
+  positives' score mix changes); this check separates that from a ranking that really
+  deteriorated (concept drift). Its interval uses the DeLong standard error (conservative: the
+  expectation is computed on the same rows). When the reference has labels, the same gap on
+  the reference (real minus CBPE AUC; a model that is under- or over-confident shows one) is
+  the baseline: the change of the gap uses both standard errors.
 
-The four label tests (O/E, slope, AUC change, ranking) form one Holm family at level ``alpha``.
-DeLong, Wilson, the recalibration fits and ``logit`` come from the project's ``metrics``
-package (imported only on the labelled path, so an unlabelled batch does not pay for it); what
-is particular to monitoring (the CBPE estimate, the score test, Holm) lives here.
+Flags are judged on intervals at ``confidence``, not on point estimates:
+
+* ``auc_drop``: AUC change below ``-auc_tolerance`` and its interval below 0;
+* ``ranking_off``: real minus expected AUC below ``-auc_tolerance``, its interval below 0 and,
+  with a labelled reference, the interval of its change against the reference's gap below 0;
+* ``slope_weakened`` / ``slope_strengthened``: the slope's whole interval below
+  ``1 - slope_tolerance`` / above ``1 + slope_tolerance`` and, with a reference slope, the
+  interval of the change against it below / above 0 (a model whose slope was already off on the
+  reference is not drifting); ``slope_off`` is either (``evidence["slope"]["under_confident"]``,
+  not a flag, says the slope's interval lies above 1);
+* ``miscalibrated_in_the_large``: O/E off 1 by ``oe_tolerance`` or more with its interval
+  excluding 1; ``miscalibrated_at_reference_mix``: the same for ``oe_at_reference_mix``.
+
+The slope needs its whole interval outside the tolerated band (a flexible model's slope is often
+significantly, but harmlessly, off 1); AUC and O/E need a material point estimate and an
+interval that excludes no change. ``pvalues_adjusted`` (Holm or Bonferroni over the O/E, slope,
+AUC-change and ranking tests) is reported for reading; the flags use the intervals, whose
+tolerances are what keeps false alarms rare. DeLong, Wilson, the recalibration fits and
+``logit`` come from the project's ``metrics`` package (imported only on the labelled path, so
+an unlabelled batch does not pay for it); what is particular to monitoring (the CBPE estimate,
+the score test, the offset at the reference mix, Holm) lives here.
 """
 
 from __future__ import annotations
@@ -129,9 +157,10 @@ def observed_performance(y: np.ndarray, p: np.ndarray, confidence: float = 0.95)
 
     Returns:
         Dict with ``n``, ``auc``, ``auc_se``, ``auc_ci``, ``brier``, ``prevalence``,
-        ``prevalence_ci`` (Wilson), ``mean_predicted``, ``oe_ratio``, ``citl_z``,
+        ``prevalence_ci`` (Wilson), ``mean_predicted``, ``oe_ratio``, ``oe_ci``, ``citl_z``,
         ``citl_pvalue``, ``citl_shift``, and the recalibration ``calibration_intercept``,
-        ``calibration_slope``, ``slope_se``, ``slope_pvalue``.
+        ``calibration_slope``, ``slope_se``, ``slope_ci`` (Wald), ``slope_pvalue`` and
+        ``calibration_cov`` (Wald covariance of intercept and slope, 2 x 2 nested list).
     """
     from ..metrics.calibration import clipped_logit, recalibration_fits
     from ..metrics.discrimination import delong_from_counts
@@ -153,8 +182,12 @@ def observed_performance(y: np.ndarray, p: np.ndarray, confidence: float = 0.95)
     expected_events = float(p.sum())
     citl_sd = math.sqrt(float(np.sum(p * (1.0 - p))))
     citl_z = (events - expected_events) / citl_sd if citl_sd > 0 else float("nan")
+    oe_low, oe_high = normal_interval(events, citl_sd, alpha)
     slope = None if slope_fit is None else float(slope_fit.coef[1])
     slope_se = None if slope_fit is None else float(slope_fit.se[1])
+    slope_ci = (
+        None if slope_fit is None else [float(b) for b in normal_interval(slope, slope_se, alpha)]
+    )
     slope_p = (
         _two_sided_p((slope - 1.0) / slope_se)
         if slope is not None and slope_se is not None and slope_se > 0
@@ -171,13 +204,20 @@ def observed_performance(y: np.ndarray, p: np.ndarray, confidence: float = 0.95)
         "prevalence_ci": [float(prevalence_low), float(prevalence_high)],
         "mean_predicted": expected_events / n if n else float("nan"),
         "oe_ratio": events / expected_events if expected_events > 0 else float("nan"),
+        "oe_ci": (
+            [float(oe_low) / expected_events, float(oe_high) / expected_events]
+            if expected_events > 0
+            else None
+        ),
         "citl_z": citl_z,
         "citl_pvalue": _two_sided_p(citl_z),
         "citl_shift": None if citl_fit is None else float(citl_fit.coef[0]),
         "calibration_intercept": None if slope_fit is None else float(slope_fit.coef[0]),
         "calibration_slope": slope,
         "slope_se": slope_se,
+        "slope_ci": slope_ci,
         "slope_pvalue": slope_p,
+        "calibration_cov": None if slope_fit is None else np.asarray(slope_fit.cov).tolist(),
     }
 
 
@@ -200,7 +240,9 @@ def assess_performance(
         Dict with ``n``, ``has_labels``, ``expected`` (label-free), ``reference`` (reference
         performance), ``expected_auc_change``, and with labels ``observed`` plus ``comparison``
         (AUC change with interval and p-value), ``pvalues_adjusted`` and boolean ``flags``
-        (``auc_drop``, ``miscalibrated_in_the_large``, ``slope_off``, ``ranking_off``).
+        (``auc_drop``, ``miscalibrated_in_the_large``, ``miscalibrated_at_reference_mix``,
+        ``slope_off``, ``slope_weakened``, ``slope_strengthened``, ``ranking_off``; see the
+        module docstring) and the estimates and intervals behind them in ``evidence``.
 
     Raises:
         ValueError: On predictions outside [0, 1] or labels that are not 0/1.
@@ -274,32 +316,180 @@ def assess_performance(
         limits["correction"],
     )
     result["pvalues_adjusted"] = adjusted
-    alpha = limits["alpha"]
+    evidence = _evidence(observed, comparison, reference, limits)
+    result["evidence"] = evidence
+    result["flags"] = _flags(evidence, limits)
+    return result
 
-    def significant(name: str) -> bool:
-        return adjusted.get(name, 1.0) < alpha
 
-    oe = observed["oe_ratio"]
-    slope = observed["calibration_slope"]
-    change = comparison["auc_change"]
-    result["flags"] = {
+def _interval(estimate: float | None, se: float | None, alpha: float) -> list[float] | None:
+    """The metrics package's Wald interval as a list, or None when undefined."""
+    if estimate is None or se is None or not (math.isfinite(estimate) and math.isfinite(se)):
+        return None
+    from ..metrics.intervals import normal_interval
+
+    low, high = normal_interval(float(estimate), float(se), alpha)
+    return [float(low), float(high)]
+
+
+def _finite(value: Any) -> bool:
+    return value is not None and math.isfinite(float(value))
+
+
+def _reference_logits(reference: Mapping[str, Any]) -> np.ndarray | None:
+    """Logits of the reference predictions (their KS sketch, i.e. quantiles), or None."""
+    from ..metrics.calibration import clipped_logit
+
+    sketch = np.asarray((reference.get("prediction") or {}).get("sketch") or [], dtype=float)
+    return clipped_logit(sketch) if sketch.size else None
+
+
+def _evidence(
+    observed: Mapping[str, Any],
+    comparison: Mapping[str, Any],
+    reference: Mapping[str, Any],
+    limits: Mapping[str, Any],
+) -> dict[str, dict[str, Any]]:
+    """Estimates and intervals (at ``confidence``) behind the label flags."""
+    from ..metrics.logistic import expit
+
+    alpha = 1.0 - float(limits["confidence"])
+    ref_perf = reference.get("performance", {})
+    ref_obs = ref_perf.get("observed") or {}
+    ref_expected_auc = (ref_perf.get("expected") or {}).get("auc")
+    auc, auc_se = observed["auc"], observed["auc_se"]
+    evidence: dict[str, dict[str, Any]] = {}
+
+    evidence["auc_change"] = {
+        "estimate": comparison.get("auc_change"),
+        "interval": comparison.get("auc_change_ci"),
+    }
+
+    expected = observed.get("expected_auc_after_prior_shift")
+    gap = observed.get("ranking_change")
+    ranking: dict[str, Any] = {
+        "auc": auc,
+        "auc_interval": observed.get("auc_ci"),
+        "expected": expected,
+        "estimate": gap,
+        "interval": _interval(gap, auc_se, alpha),
+        "reference_gap": None,
+        "change": None,
+        "change_interval": None,
+    }
+    if _finite(gap) and _finite(ref_obs.get("auc")) and _finite(ref_expected_auc):
+        reference_gap = float(ref_obs["auc"]) - float(ref_expected_auc)
+        change = gap - reference_gap
+        se = math.sqrt(auc_se**2 + float(ref_obs.get("auc_se") or 0.0) ** 2)
+        ranking.update(
+            reference_gap=reference_gap, change=change, change_interval=_interval(change, se, alpha)
+        )
+    evidence["ranking"] = ranking
+
+    slope, slope_se = observed.get("calibration_slope"), observed.get("slope_se")
+    slope_entry: dict[str, Any] = {
+        "estimate": slope,
+        "interval": observed.get("slope_ci") or _interval(slope, slope_se, alpha),
+        "reference": ref_obs.get("calibration_slope"),
+        "reference_interval": _interval(
+            ref_obs.get("calibration_slope"), ref_obs.get("slope_se"), alpha
+        ),
+        "change": None,
+        "change_interval": None,
+    }
+    # Significantly above 1: the labels separate more sharply than p says. Not a problem by
+    # itself (the verdict asks whether a covariate shift and a holding ranking explain it).
+    slope_entry["under_confident"] = _above(slope_entry["interval"], 1.0)
+    if _finite(slope) and _finite(slope_se) and _finite(ref_obs.get("calibration_slope")):
+        change = slope - float(ref_obs["calibration_slope"])
+        se = math.sqrt(slope_se**2 + float(ref_obs.get("slope_se") or 0.0) ** 2)
+        slope_entry.update(change=change, change_interval=_interval(change, se, alpha))
+    evidence["slope"] = slope_entry
+
+    evidence["oe"] = {"estimate": observed.get("oe_ratio"), "interval": observed.get("oe_ci")}
+
+    # The recalibration line's log-odds offset at the reference case mix, as an O/E there.
+    mix: dict[str, Any] = {
+        "offset": None,
+        "offset_interval": None,
+        "estimate": None,
+        "interval": None,
+    }
+    logits = _reference_logits(reference)
+    cov = observed.get("calibration_cov")
+    intercept = observed.get("calibration_intercept")
+    if logits is not None and cov is not None and _finite(slope) and _finite(intercept):
+        centre = float(np.mean(logits))
+        offset = float(intercept) + (float(slope) - 1.0) * centre
+        variance = cov[0][0] + centre**2 * cov[1][1] + 2.0 * centre * cov[0][1]
+        base = float(np.mean(expit(logits)))
+
+        def oe_at_mix(shift: float) -> float:
+            return float(np.mean(expit(logits + shift))) / base
+
+        bounds = _interval(offset, math.sqrt(max(variance, 0.0)), alpha)
+        mix.update(
+            offset=offset,
+            offset_interval=bounds,
+            estimate=oe_at_mix(offset),
+            interval=None if bounds is None else [oe_at_mix(b) for b in bounds],
+        )
+    observed["oe_at_reference_mix"] = mix["estimate"]
+    evidence["oe_at_reference_mix"] = mix
+    return evidence
+
+
+def _below(interval: list[float] | None, bound: float) -> bool:
+    return interval is not None and interval[1] < bound
+
+
+def _above(interval: list[float] | None, bound: float) -> bool:
+    return interval is not None and interval[0] > bound
+
+
+def _flags(evidence: Mapping[str, Mapping[str, Any]], limits: Mapping[str, Any]) -> dict:
+    """Boolean label flags from the evidence (rules in the module docstring)."""
+    auc_tol, slope_tol, oe_tol = (
+        float(limits["auc_tolerance"]),
+        float(limits["slope_tolerance"]),
+        float(limits["oe_tolerance"]),
+    )
+    change = evidence["auc_change"]
+    ranking = evidence["ranking"]
+    slope = evidence["slope"]
+
+    def off_one(entry: Mapping[str, Any]) -> bool:
+        value, interval = entry.get("estimate"), entry.get("interval")
+        return bool(
+            _finite(value)
+            and abs(value - 1.0) >= oe_tol
+            and (_below(interval, 1.0) or _above(interval, 1.0))
+        )
+
+    has_slope_change = slope.get("change_interval") is not None
+    weakened = _below(slope["interval"], 1.0 - slope_tol) and (
+        not has_slope_change or _below(slope["change_interval"], 0.0)
+    )
+    strengthened = _above(slope["interval"], 1.0 + slope_tol) and (
+        not has_slope_change or _above(slope["change_interval"], 0.0)
+    )
+    return {
         # Drop beyond the tolerance AND the interval of the change excludes zero.
         "auc_drop": bool(
-            change is not None and change < -limits["auc_tolerance"] and significant("auc")
+            _finite(change["estimate"])
+            and change["estimate"] < -auc_tol
+            and _below(change["interval"], 0.0)
         ),
-        "miscalibrated_in_the_large": bool(
-            math.isfinite(oe) and abs(oe - 1.0) >= limits["oe_tolerance"] and significant("citl")
-        ),
-        # Real AUC below what a pure prior shift would give: the ranking itself degraded.
+        "miscalibrated_in_the_large": off_one(evidence["oe"]),
+        "miscalibrated_at_reference_mix": off_one(evidence["oe_at_reference_mix"]),
+        # Real AUC below what the batch's own predictions lead one to expect: ranking degraded.
         "ranking_off": bool(
-            ranking_change is not None
-            and ranking_change < -limits["auc_tolerance"]
-            and significant("ranking")
+            _finite(ranking["estimate"])
+            and ranking["estimate"] < -auc_tol
+            and _below(ranking["interval"], 0.0)
+            and (ranking["change_interval"] is None or _below(ranking["change_interval"], 0.0))
         ),
-        "slope_off": bool(
-            slope is not None
-            and abs(slope - 1.0) >= limits["slope_tolerance"]
-            and significant("slope")
-        ),
+        "slope_off": bool(weakened or strengthened),
+        "slope_weakened": bool(weakened),
+        "slope_strengthened": bool(strengthened),
     }
-    return result

@@ -6,21 +6,37 @@ Verdicts, most severe first (the most severe rule that fires wins; every finding
 1. ``investigate-data``: a data-quality problem makes the statistics untrustworthy: a monitored
    column missing or unreadable (schema), a missing share up by ``max_missing_increase`` or
    more, or at least ``max_unseen_share`` of a categorical's values being unseen categories.
-2. ``retrain`` (labels present):
-   * real AUC below the reference by more than ``auc_tolerance`` with the interval of the change
-     excluding zero;
-   * concept drift: P(y | x) changed: the calibration slope moved away from 1
-     (``slope_tolerance``, significant), or the real AUC is below the AUC a pure base-rate
-     shift would give (by ``auc_tolerance``, significant): the ranking itself degraded;
-   * prior drift: only the base rate moved: observed over expected events off by
-     ``oe_tolerance`` (significant) with slope and ranking intact; an intercept recalibration
-     may suffice.
+2. ``retrain`` (labels present; every rule judged on intervals at ``confidence``, the numbers
+   and intervals named in the reason; details in ``monitoring/performance.py``):
+   * performance: real AUC below the reference by more than ``auc_tolerance`` with the interval
+     of the change below zero;
+   * concept drift, evidence that P(y | x) changed:
+     - the relation weakened: the calibration slope's whole interval below
+       ``1 - slope_tolerance`` (and below the reference slope: the interval of the change
+       below 0);
+     - the ranking degraded: the real AUC below the AUC expected from this batch's own
+       predictions (CBPE, calibrated up to the base rate) by more than ``auc_tolerance``, the
+       interval of the difference below 0 (and below the reference's own gap, if labelled);
+     - the relation strengthened: the slope's whole interval above ``1 + slope_tolerance``
+       (and above the reference slope) while nothing explains it (see the covariate rule);
+   * prior drift: only the base rate moved: observed over expected events off 1 by
+     ``oe_tolerance`` with its interval excluding 1, and no concept drift. Under covariate
+     drift the O/E is judged at the reference case mix (the recalibration line's offset where
+     the model was validated), so a shift that only exposes a miscalibrated region of the model
+     is not taken for prior drift. An intercept recalibration may suffice.
+   An under-confident slope (interval above 1) under covariate drift (a feature or the
+   predictions moved) with the real AUC's interval reaching the AUC the batch's predictions
+   lead one to expect is covariate drift, not concept drift: the model is too cautious where
+   the features moved, and its ranking holds. It counts as ``watch``; an O/E off only at the
+   batch's case mix (not at the reference's) is reported as a note.
 3. ``retrain`` (no labels, or labels that do not show the model still performing): strong
    covariate drift (status ``drift``) on an important feature (importance >= ``importance_min``)
    or strong prediction drift.
 4. ``watch``: moderate covariate drift on an important feature, strong drift on a minor one,
-   moderate prediction drift, a label-free estimated AUC down by more than ``auc_tolerance``, or
-   strong covariate drift while labels show performance and calibration holding.
+   moderate prediction drift, a label-free estimated AUC down by more than ``auc_tolerance``, an
+   under-confident slope the covariate drift explains (above), or strong covariate or
+   prediction drift while the labels show the model holding (no performance, concept or prior
+   rule fired).
 5. ``ok``: none of the above. Moderate drift on minor features is reported but does not act.
 
 Covariate drift = feature distributions moved (P(x)); prior drift = P(y) moved with P(y | x) up
@@ -153,6 +169,77 @@ def _data_quality(drift: Mapping[str, Any], limits: Mapping[str, Any]) -> list[s
     return problems
 
 
+def _slope_direction(flags: Mapping[str, Any], observed: Mapping[str, Any]) -> tuple[bool, bool]:
+    """(weakened, strengthened); flags without the direction keys take it from the slope."""
+    if "slope_weakened" in flags or "slope_strengthened" in flags:
+        return bool(flags.get("slope_weakened")), bool(flags.get("slope_strengthened"))
+    if not flags.get("slope_off"):
+        return False, False
+    slope = observed.get("calibration_slope")
+    return slope is not None and slope < 1.0, slope is not None and slope > 1.0
+
+
+def _reaches_expected(ranking: Mapping[str, Any]) -> bool:
+    """The real AUC's interval reaches the AUC the batch's predictions lead one to expect."""
+    interval, expected = ranking.get("auc_interval"), ranking.get("expected")
+    if interval is None or expected is None or not math.isfinite(expected):
+        return False
+    return interval[1] >= expected
+
+
+def _with_interval(entry: Mapping[str, Any], fallback: Any, digits: int) -> str:
+    value = entry.get("estimate", fallback)
+    interval = entry.get("interval")
+    text = _num(value, digits)
+    if interval is not None:
+        text += f" [{_num(interval[0], digits)}, {_num(interval[1], digits)}]"
+    return text
+
+
+def _slope_text(slope: Mapping[str, Any], observed: Mapping[str, Any]) -> str:
+    return _with_interval(slope, observed.get("calibration_slope"), 2)
+
+
+def _ref_slope_text(slope: Mapping[str, Any], lead: str = "; ") -> str:
+    if slope.get("reference") is None:
+        return ""
+    text = f"{lead}reference slope {_num(slope['reference'], 2)}"
+    ref_interval = slope.get("reference_interval")
+    if ref_interval is not None:
+        text += f" [{_num(ref_interval[0], 2)}, {_num(ref_interval[1], 2)}]"
+    return text
+
+
+def _ranking_text(
+    ranking: Mapping[str, Any],
+    observed: Mapping[str, Any],
+    limits: Mapping[str, Any],
+    short: bool = False,
+) -> str:
+    auc = {
+        "estimate": ranking.get("auc", observed.get("auc")),
+        "interval": ranking.get("auc_interval"),
+    }
+    expected = ranking.get("expected", observed.get("expected_auc_after_prior_shift"))
+    text = (
+        f"real AUC {_with_interval(auc, None, 3)} vs {_num(expected)} expected from this batch's "
+        "predictions"
+    )
+    if short:
+        return text
+    text += (
+        f" (difference {_with_interval(ranking, observed.get('ranking_change'), 3)}, tolerance "
+        f"{limits['auc_tolerance']}"
+    )
+    if ranking.get("reference_gap") is not None:
+        change = {"estimate": ranking.get("change"), "interval": ranking.get("change_interval")}
+        text += (
+            f"; reference gap {ranking['reference_gap']:+.3f}, change "
+            f"{_with_interval(change, None, 3)}"
+        )
+    return text + ")"
+
+
 def decide(
     drift_result: Mapping[str, Any],
     performance_result: Mapping[str, Any],
@@ -199,19 +286,54 @@ def decide(
     prediction = drift_result.get("prediction") or {}
     prediction_status = prediction.get("status", "stable")
 
-    # Label-based evidence.
+    # Label-based evidence (flags and intervals from assess_performance).
     perf = performance_result
-    flags = perf.get("flags", {}) if perf.get("has_labels") else {}
+    has_labels = bool(perf.get("has_labels"))
+    flags = perf.get("flags", {}) if has_labels else {}
+    evidence = perf.get("evidence", {}) if has_labels else {}
     observed = perf.get("observed", {})
     comparison = perf.get("comparison", {})
     ref_obs = reference.get("performance", {}).get("observed", {})
+    covariate_shift = not features_stable or prediction_status in ("watch", "drift")
     auc_drop = flags.get("auc_drop", False)
-    slope_off = flags.get("slope_off", False)
-    citl_off = flags.get("miscalibrated_in_the_large", False)
     ranking_off = flags.get("ranking_off", False)
-    concept = slope_off or ranking_off
+    weakened, strengthened = _slope_direction(flags, observed)
+    slope_ev = evidence.get("slope", {})
+    ranking_ev = evidence.get("ranking", {})
+    under_confident = strengthened or bool(slope_ev.get("under_confident"))
+    ranking_holds = not ranking_off and _reaches_expected(ranking_ev)
+    slope_explained = has_labels and under_confident and covariate_shift and ranking_holds
+
+    concept_parts: list[str] = []
+    if weakened:
+        concept_parts.append(
+            f"calibration slope {_slope_text(slope_ev, observed)} < "
+            f"{1 - limits['slope_tolerance']:.2f} (1 - slope_tolerance{_ref_slope_text(slope_ev)})"
+            ": the relation weakened"
+        )
+    if ranking_off:
+        concept_parts.append(f"{_ranking_text(ranking_ev, observed, limits)}: the ranking degraded")
+    if strengthened and not slope_explained:
+        context = (
+            "features and predictions stable"
+            if not covariate_shift
+            else f"the ranking does not hold ({_ranking_text(ranking_ev, observed, limits)})"
+        )
+        concept_parts.append(
+            f"calibration slope {_slope_text(slope_ev, observed)} > "
+            f"{1 + limits['slope_tolerance']:.2f} (1 + slope_tolerance"
+            f"{_ref_slope_text(slope_ev)}) with {context}: the relation strengthened"
+        )
+    concept = bool(concept_parts)
+
+    # Calibration-in-the-large: under covariate drift judged at the reference case mix.
+    mix = evidence.get("oe_at_reference_mix", {})
+    citl_raw = flags.get("miscalibrated_in_the_large", False)
+    use_mix = covariate_shift and mix.get("estimate") is not None
+    citl_off = flags.get("miscalibrated_at_reference_mix", False) if use_mix else citl_raw
     prior = citl_off and not concept
-    labels_show_health = perf.get("has_labels", False) and not any(flags.values())
+    citl_explained = citl_raw and use_mix and not citl_off
+    labels_show_health = has_labels and not (auc_drop or concept or prior)
 
     if auc_drop:
         escalate("retrain")
@@ -224,21 +346,49 @@ def decide(
     if concept:
         escalate("retrain")
         reasons.append(
-            "concept drift: the relation between features and outcome changed "
-            f"(calibration slope {_num(observed.get('calibration_slope'), 2)}, expected 1; "
-            f"O/E {_num(observed.get('oe_ratio'), 2)}; real AUC {_num(observed.get('auc'))} vs "
-            f"{_num(observed.get('expected_auc_after_prior_shift'))} expected if only the base "
-            "rate had moved)"
+            "concept drift: the relation between features and outcome changed: "
+            + "; ".join(concept_parts)
         )
     if prior:
         escalate("retrain")
-        context = "features stable" if features_stable else "beyond what the feature shift explains"
+        oe_text = f"O/E {_with_interval(evidence.get('oe', {}), observed.get('oe_ratio'), 2)}"
+        context = (
+            "features stable"
+            if not covariate_shift
+            else "beyond what the feature shift explains (O/E at the reference case mix "
+            f"{_with_interval(mix, None, 2)})"
+            if use_mix
+            else "beyond what the feature shift explains"
+        )
         reasons.append(
             f"prior drift: prevalence {_pct(observed.get('prevalence', float('nan')))} vs "
             f"{_pct(observed.get('mean_predicted', float('nan')))} expected from the calibrated "
-            f"predictions (O/E {_num(observed.get('oe_ratio'), 2)}, reference prevalence "
+            f"predictions ({oe_text}, tolerance {limits['oe_tolerance']}, reference prevalence "
             f"{_pct(ref_obs.get('prevalence', float('nan')))}); ranking and calibration slope "
             f"intact, {context}: recalibrating the intercept may suffice"
+        )
+    # Calibration findings the covariate drift explains: listed after the drift they follow from.
+    calibration: list[str] = []
+    if slope_explained and not (auc_drop or concept):
+        escalate("watch")
+        calibration.append(
+            f"calibration slope {_slope_text(slope_ev, observed)} > 1: under-confident, ranking "
+            f"holds ({_ranking_text(ranking_ev, observed, limits, short=True)}): covariate "
+            "drift, not concept drift (the model is too cautious where the features moved"
+            f"{_ref_slope_text(slope_ev, lead='; ')})"
+        )
+    elif under_confident and not concept and has_labels:
+        calibration.append(
+            f"note: calibration slope {_slope_text(slope_ev, observed)} > 1 (under-confident) "
+            f"but not beyond {1 + limits['slope_tolerance']:.2f} (1 + slope_tolerance)"
+            f"{_ref_slope_text(slope_ev, lead='; ')}"
+        )
+    if citl_explained and not prior:
+        calibration.append(
+            "note: calibration-in-the-large O/E "
+            f"{_with_interval(evidence.get('oe', {}), observed.get('oe_ratio'), 2)} is explained "
+            f"by the covariate shift: at the reference case mix O/E {_with_interval(mix, None, 2)}"
+            f" (tolerance {limits['oe_tolerance']})"
         )
 
     if strong:
@@ -246,8 +396,8 @@ def decide(
         if labels_show_health:
             escalate("watch")
             reasons.append(
-                f"covariate drift (strong) on important features {texts}; real performance "
-                "and calibration hold, so no retrain yet"
+                f"covariate drift (strong) on important features {texts}; the labels show the "
+                "model holding (no performance loss, no concept or prior drift), so no retrain yet"
             )
         else:
             escalate("retrain")
@@ -269,6 +419,8 @@ def decide(
         strong_prediction = prediction_status == "drift" and not labels_show_health
         escalate("retrain" if strong_prediction else "watch")
         reasons.append(f"prediction drift ({prediction_status}): {_drift_text('p', prediction)}")
+
+    reasons.extend(calibration)
 
     estimated_change = perf.get("expected_auc_change")
     if estimated_change is not None and estimated_change < -limits["auc_tolerance"]:
@@ -295,8 +447,11 @@ def decide(
                 for (status, key), names in groups.items()
             },
             "prediction_status": prediction_status,
+            "covariate_shift": covariate_shift,
             "concept_drift": concept,
             "prior_drift": prior,
+            "slope_explained_by_covariate_shift": slope_explained,
+            "citl_explained_by_covariate_shift": citl_explained,
             "auc_drop": auc_drop,
             "ranking_off": ranking_off,
             "labels_show_health": labels_show_health,
