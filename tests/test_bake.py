@@ -133,6 +133,7 @@ ALWAYS = [
     "tests/test_monitoring_drift.py",
     "tests/test_monitoring_performance.py",
     "tests/test_monitoring_reference.py",
+    "tests/test_monitoring_simulation.py",
     "tests/test_monitoring_verdict.py",
     "tests/test_pipeline_contract.py",
     "tests/test_pipeline_e2e.py",
