@@ -75,7 +75,8 @@ class Table:
         columns, dates): the table's traps.
     noted: columns the validate log must name (a column that leaks the target).
     refused: words that the message of a table the template must refuse names (in
-        ``validate``, no traceback); empty = the table runs end to end.
+        ``validate``, no traceback): too few rows, or a label pair with no conventional
+        positive class; empty = the table runs end to end.
     """
 
     name: str
@@ -191,14 +192,25 @@ CORPUS: tuple[Table, ...] = (
     Table(
         name="penguins_raw",
         source="palmerpenguins: palmerpenguins/data/penguins-raw.csv",
-        filename="penguins-raw.csv", target="Sex", rows=344,
-        exercises="344 penguins as the field team recorded them; labels MALE/FEMALE with 11 "
-                  "rows unlabelled (NA); column names with spaces, parentheses and slashes "
-                  "('Culmen Length (mm)', 'Delta 15 N (o/oo)'); a date column ('Date Egg'); a "
-                  "free-text column ('Comments'); constant columns ('Region', 'Stage'); a "
-                  "text id ('Individual ID') and a repeating number ('Sample Number')",
+        filename="penguins-raw.csv", target="Clutch Completion", rows=344,
+        exercises="344 penguins as the field team recorded them; a Yes/No target whose name "
+                  "has a space (clutch completed: 308 Yes, 36 No); column names with spaces, "
+                  "parentheses and slashes ('Culmen Length (mm)', 'Delta 15 N (o/oo)'); a date "
+                  "column ('Date Egg'); a free-text column ('Comments'); constant columns "
+                  "('Region', 'Stage'); a text id ('Individual ID') and a repeating number "
+                  "('Sample Number'); 'NA' for missing measurements",
         read=lambda: package_file("palmerpenguins", "data/penguins-raw.csv"),
         not_features=("Individual ID", "Region", "Stage", "Date Egg"),
+    ),
+    Table(
+        name="penguins_sex",
+        source="palmerpenguins: palmerpenguins/data/penguins-raw.csv",
+        filename="penguins-raw.csv", target="Sex", rows=344,
+        exercises="the same raw penguin file with the target Sex: labels MALE/FEMALE (no "
+                  "conventional positive class) and 11 unlabelled rows; with only path and "
+                  "target set the template must ask which label is positive, naming both",
+        read=lambda: package_file("palmerpenguins", "data/penguins-raw.csv"),
+        refused=("Sex", "MALE", "FEMALE", "positive_label"),
     ),
     Table(
         name="pima_tr",
