@@ -5,7 +5,13 @@ standard deviation sqrt(0.95 * 0.05 / R): 0.0069 for R = 1,000 and 0.0034 for R 
 band 93%-97% is therefore +/-2.9 SD at R = 1,000 (a correct interval fails with probability
 ~0.4%) and +/-5.8 SD at R = 4,000, while an interval whose real coverage is 90% (or 99%) lies
 7 SD or more outside it and is caught. Seeds are fixed, so the outcome is reproducible.
-Run time: ~30 s in total, almost all of it the 1,000 x 1,000-resample bootstrap.
+Fairness gaps: 2,000 replications per scenario of rate gaps (SD 0.0049, so the band is
++/-4.1 SD; the four gaps of a scenario are judged on the same replications) and 1,000 of AUC
+gaps (+/-2.9 SD), each interval from 1,000 draws. A gap of 0 is covered when the interval's
+lower bound is 0, so the no-gap scenarios check that the lower bound reaches 0 ~95% of the
+time (the old percentile bootstrap of the gap covered 0 in none of 300 such replications).
+Run time: ~30 s for the DeLong, Wilson and Brier checks, almost all of it the 1,000 x
+1,000-resample bootstrap, and ~2 min for the fairness gaps.
 """
 
 from statistics import NormalDist
@@ -14,7 +20,9 @@ import numpy as np
 import pytest
 
 from {{ cookiecutter.package_name }}.metrics.bootstrap import overall_resamples
+from {{ cookiecutter.package_name }}.metrics.calibration import clipped_logit
 from {{ cookiecutter.package_name }}.metrics.discrimination import auc_delong
+from {{ cookiecutter.package_name }}.metrics.fairness import GAP_RATES, fairness_gaps, group_report
 from {{ cookiecutter.package_name }}.metrics.intervals import percentile_interval, wilson_interval
 from {{ cookiecutter.package_name }}.metrics.sorting import SortedScores
 from {{ cookiecutter.package_name }}.metrics.table import CellTable, make_score_bins
@@ -75,4 +83,127 @@ def test_poisson_bootstrap_interval_covers_the_population_brier_score():
         lo, hi = percentile_interval(samples["brier"], 0.05)
         hits += lo <= truth <= hi
     # then it covers the truth 93%-97% of the time
+    assert LOW <= hits / repetitions <= HIGH
+
+
+def _count_table(rng, sizes, prevalence, tpr, fpr):
+    """A (group, label, predicted) count table drawn from per-group rates."""
+    positives = rng.binomial(sizes, prevalence)
+    negatives = np.asarray(sizes) - positives
+    tp, fp = rng.binomial(positives, tpr), rng.binomial(negatives, fpr)
+    return np.stack(
+        [np.stack([negatives - fp, fp], axis=-1), np.stack([positives - tp, tp], axis=-1)],
+        axis=1,
+    ).astype(np.float64)
+
+
+def _true_gaps(prevalence, tpr, fpr):
+    """Population gaps of the four decision rates (max minus min over groups)."""
+    prevalence, tpr, fpr = (np.asarray(v, dtype=np.float64) for v in (prevalence, tpr, fpr))
+    selection = prevalence * tpr + (1 - prevalence) * fpr
+    return {
+        "equalized_odds_difference": max(np.ptp(tpr), np.ptp(fpr)),
+        "demographic_parity_difference": np.ptp(selection),
+        "tpr_difference": np.ptp(tpr),
+        "fpr_difference": np.ptp(fpr),
+    }
+
+
+# (sizes, prevalence, TPR, FPR) per group; the true gaps follow from the rates
+GAP_SCENARIOS = {
+    "2 groups, no gap": ([1200, 800], [0.3, 0.3], [0.7, 0.7], [0.2, 0.2]),
+    # TPR gap 0.15 (clear), demographic parity 0.045 (about 2 SE), FPR gap 0
+    "2 groups, TPR gap": ([1200, 800], [0.3, 0.3], [0.75, 0.6], [0.2, 0.2]),
+    # equal error rates, prevalence 0.2 / 0.3 / 0.4: demographic parity 0.12, the rest 0
+    "3 groups, equal error rates": (
+        [1500, 900, 600],
+        [0.2, 0.3, 0.4],
+        [0.7, 0.7, 0.7],
+        [0.1, 0.1, 0.1],
+    ),
+    # one group off: the other two tie at the maximum (TPR 0.15, FPR 0.08, parity 0.101)
+    "3 groups, one off": ([1500, 900, 600], [0.3] * 3, [0.75, 0.75, 0.6], [0.2, 0.2, 0.12]),
+    # groups of 60 and 150 rows, near the smallest judged size
+    "5 groups, no gap": ([2000, 800, 400, 150, 60], [0.3] * 5, [0.7] * 5, [0.2] * 5),
+    # TPR 0.12 lower in one group (parity 0.036), four groups tie at the maximum
+    "5 groups, one off": (
+        [2000, 1000, 600, 400, 200],
+        [0.3] * 5,
+        [0.7, 0.7, 0.58, 0.7, 0.7],
+        [0.2] * 5,
+    ),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scenario", list(GAP_SCENARIOS))
+def test_fairness_gap_intervals_cover_the_true_gap_with_and_without_one(scenario):
+    # given groups with known rates, drawn 2,000 times as count tables
+    sizes, prevalence, tpr, fpr = GAP_SCENARIOS[scenario]
+    truth = _true_gaps(prevalence, tpr, fpr)
+    labels = [str(code) for code in range(len(sizes))]
+    rng = np.random.default_rng(3)
+    hits, repetitions = dict.fromkeys(GAP_RATES, 0), 2000
+    for _ in range(repetitions):
+        confusion = _count_table(rng, sizes, prevalence, tpr, fpr)
+        # when the gaps and their intervals are computed (1,000 draws each)
+        fairness = fairness_gaps(
+            confusion,
+            labels,
+            threshold=0.5,
+            alpha=0.05,
+            n_draws=1000,
+            rng=rng,
+            gap_tolerance=0.1,
+            min_group_size=50,
+        )
+        for name in GAP_RATES:
+            hits[name] += fairness[name]["lo"] <= truth[name] <= fairness[name]["hi"]
+    coverage = {name: hits[name] / repetitions for name in GAP_RATES}
+    print(
+        f"\n{scenario}: " + ", ".join(f"{k} {truth[k]:.3f}: {v:.3f}" for k, v in coverage.items())
+    )
+    # then every gap, zero or not, is covered 93%-97% of the time
+    for name, value in coverage.items():
+        assert LOW <= value <= HIGH, (name, value)
+
+
+# (rows per group, binormal separation per group); positives 30%, AUC = Phi(mu / sqrt 2)
+AUC_SCENARIOS = {
+    "2 groups, no AUC gap": ([1200, 800], [1.0, 1.0]),
+    "3 groups, AUC gap": ([1500, 900, 600], [1.0, 1.0, 0.6]),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scenario", list(AUC_SCENARIOS))
+def test_auc_gap_interval_of_the_group_report_covers_the_true_gap(scenario):
+    # given groups of binormal scores with known AUCs
+    sizes, separation = AUC_SCENARIOS[scenario]
+    aucs = [NormalDist().cdf(mu / np.sqrt(2)) for mu in separation]
+    truth = max(aucs) - min(aucs)
+    codes = np.repeat(np.arange(len(sizes)), sizes)
+    shift = np.repeat(separation, sizes)
+    rng = np.random.default_rng(4)
+    hits, repetitions = 0, 1000
+    for _ in range(repetitions):
+        y = (rng.random(codes.shape[0]) < 0.3).astype(np.int8)
+        p = 1 / (1 + np.exp(-(rng.normal(size=codes.shape[0]) + y * shift - 1)))
+        scores = SortedScores.build(y, p)
+        # when the whole per-group report is computed
+        _, fairness = group_report(
+            scores,
+            clipped_logit(scores.scores),
+            codes[scores.order],
+            [str(code) for code in range(len(sizes))],
+            threshold=0.5,
+            alpha=0.05,
+            n_resamples=1000,
+            rng=rng,
+            gap_tolerance=0.1,
+        )
+        gap = fairness["auc_difference"]
+        hits += gap["lo"] <= truth <= gap["hi"]
+    print(f"\n{scenario}: AUC gap {truth:.3f}: {hits / repetitions:.3f}")
+    # then the AUC gap's interval covers it 93%-97% of the time
     assert LOW <= hits / repetitions <= HIGH

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import yaml
 from fairlearn.metrics import (
     MetricFrame,
     demographic_parity_difference,
@@ -17,6 +18,7 @@ from {{ cookiecutter.package_name }}.metrics import (
     calibration_intercept_slope,
     evaluate_binary,
 )
+from {{ cookiecutter.package_name }}.metrics.fairness import MIN_GROUP_SIZE
 
 THRESHOLD = 0.35
 
@@ -129,3 +131,124 @@ def test_group_array_of_wrong_length_is_rejected_by_name():
     y, p, group = _data(500, seed=5)
     with pytest.raises(MetricsInputError, match="sex"):
         evaluate_binary(y, p, threshold=THRESHOLD, groups={"sex": group[:-1]})
+
+
+def _with_tiny_group(n, seed, size=8):
+    """Three groups without a gap plus a group of ``size`` rows whose errors are all wrong."""
+    y, p, group = _data(n, seed)
+    half = size // 2
+    y = np.r_[y, np.ones(half, int), np.zeros(size - half, int)]
+    p = np.r_[p, np.full(half, 0.01), np.full(size - half, 0.99)]  # TPR 0, FPR 1
+    return y, p, np.r_[group, np.full(size, "tiny")]
+
+
+def test_no_gap_gives_intervals_that_reach_zero():
+    # given groups assigned at random (no true gap) on 20,000 rows
+    y, p, group = _data(20_000, seed=3)
+    # when evaluated
+    result = evaluate_binary(y, p, threshold=THRESHOLD, groups={"g": group}, n_bootstrap=1000)
+    fairness = result["fairness"]["g"]
+    # then each gap's interval holds its estimate and reaches 0 (no difference is detected)
+    for name in (
+        "equalized_odds_difference",
+        "demographic_parity_difference",
+        "tpr_difference",
+        "fpr_difference",
+        "auc_difference",
+    ):
+        gap = fairness[name]
+        assert gap["lo"] == 0.0 <= gap["estimate"] <= gap["hi"], name
+
+
+def test_small_group_is_reported_but_neither_flagged_nor_judged():
+    # given three groups without a gap and a group of 8 rows with TPR 0 and FPR 1
+    y, p, group = _with_tiny_group(6000, seed=6)
+    # when evaluated with the default minimum group size (50)
+    result = evaluate_binary(
+        y, p, threshold=THRESHOLD, groups={"g": group}, n_bootstrap=300, gap_tolerance=0.1
+    )
+    rows = {row["group"]: row for row in result["groups"]["g"]}
+    fairness = result["fairness"]["g"]
+    # then the small group keeps its numbers and is marked as too small
+    assert rows["tiny"]["n"] == 8 and not rows["tiny"]["large_enough"]
+    assert rows["tiny"]["tpr"]["estimate"] == 0.0 and rows["tiny"]["fpr"]["estimate"] == 1.0
+    assert all(rows[label]["large_enough"] for label in "abc")
+    assert fairness["small_groups"] == ["tiny"] and fairness["min_group_size"] == MIN_GROUP_SIZE
+    assert fairness["large_enough"] == {"a": True, "b": True, "c": True, "tiny": False}
+    assert fairness["reportable"]
+    # and the gaps of all groups still match fairlearn, but nothing is flagged
+    y_pred = (p >= THRESHOLD).astype(int)
+    odds = fairness["equalized_odds_difference"]
+    assert odds["estimate"] == pytest.approx(
+        equalized_odds_difference(y, y_pred, sensitive_features=group), abs=1e-12
+    )
+    assert odds["estimate"] > 0.5
+    assert not odds["exceeds_tolerance"] and not fairness["flagged"]
+    # and the judged gaps are those of the large groups only
+    big = group != "tiny"
+    judged = fairness["large_groups"]
+    assert judged["equalized_odds_difference"]["estimate"] == pytest.approx(
+        equalized_odds_difference(y[big], y_pred[big], sensitive_features=group[big]), abs=1e-12
+    )
+    assert judged["demographic_parity_difference"]["estimate"] == pytest.approx(
+        demographic_parity_difference(y[big], y_pred[big], sensitive_features=group[big]),
+        abs=1e-12,
+    )
+    assert not any(
+        gap["exceeds_tolerance"] for gap in judged.values() if "exceeds_tolerance" in gap
+    )
+    assert result["settings"]["min_group_size"] == MIN_GROUP_SIZE
+
+
+def test_a_lower_minimum_group_size_judges_and_flags_the_small_group():
+    # given the same data, when the minimum group size is 5 rows
+    y, p, group = _with_tiny_group(6000, seed=6)
+    result = evaluate_binary(
+        y, p, threshold=THRESHOLD, groups={"g": group}, n_bootstrap=300, min_group_size=5
+    )
+    fairness = result["fairness"]["g"]
+    # then the 8-row group is judged and its gap is flagged
+    assert fairness["small_groups"] == [] and all(fairness["large_enough"].values())
+    assert fairness["flagged"] and fairness["equalized_odds_difference"]["exceeds_tolerance"]
+    assert fairness["large_groups"]["equalized_odds_difference"]["estimate"] > 0.5
+
+
+def test_an_attribute_with_one_large_group_is_not_reportable():
+    # given 2,000 rows in one group and 30 rows in another with opposite errors
+    y, p, _ = _data(2000, seed=7)
+    y = np.r_[y, np.ones(15, int), np.zeros(15, int)]
+    p = np.r_[p, np.full(15, 0.01), np.full(15, 0.99)]
+    group = np.r_[np.full(2000, "big"), np.full(30, "small")]
+    # when evaluated
+    result = evaluate_binary(y, p, threshold=THRESHOLD, groups={"g": group}, n_bootstrap=200)
+    fairness = result["fairness"]["g"]
+    # then the gaps are reported, there is nothing to judge, and nothing is flagged
+    assert fairness["equalized_odds_difference"]["estimate"] > 0.5
+    assert not fairness["reportable"] and not fairness["flagged"]
+    assert fairness["large_groups"]["equalized_odds_difference"]["estimate"] is None
+    # and with no group large enough, likewise
+    result = evaluate_binary(
+        y, p, threshold=THRESHOLD, groups={"g": group}, n_bootstrap=200, min_group_size=10**6
+    )
+    fairness = result["fairness"]["g"]
+    assert fairness["small_groups"] == ["big", "small"] and not fairness["flagged"]
+    assert fairness["large_groups"]["auc_difference"]["estimate"] is None
+
+
+def test_auc_gap_is_the_spread_of_group_aucs_and_needs_draws_for_an_interval():
+    # given three groups, when evaluated without bootstrap draws
+    y, p, group = _data(3000, seed=8)
+    result = evaluate_binary(y, p, threshold=THRESHOLD, groups={"g": group}, n_bootstrap=0)
+    fairness = result["fairness"]["g"]
+    aucs = [roc_auc_score(y[group == g], p[group == g]) for g in "abc"]
+    # then the AUC gap is max minus min of the group AUCs, and no gap has an interval
+    assert fairness["auc_difference"]["estimate"] == pytest.approx(max(aucs) - min(aucs))
+    for name in ("equalized_odds_difference", "demographic_parity_difference", "auc_difference"):
+        assert fairness[name]["estimate"] is not None
+        assert fairness[name]["lo"] is None and fairness[name]["hi"] is None
+
+
+def test_the_default_minimum_group_size_is_the_configured_one(project_root):
+    # given conf/evaluate/default.yaml, when read, then bias.min_group_size is the engine default
+    conf = yaml.safe_load((project_root / "conf" / "evaluate" / "default.yaml").read_text())
+    assert conf["bias"]["min_group_size"] == MIN_GROUP_SIZE

@@ -35,7 +35,7 @@ from .discrimination import (
     roc_points,
 )
 from .errors import confident_errors
-from .fairness import encode_groups, group_report
+from .fairness import MIN_GROUP_SIZE, encode_groups, group_report
 from .intervals import percentile_interval, wilson_interval
 from .slices import slice_report
 from .sorting import SortedScores
@@ -79,6 +79,7 @@ def evaluate_binary(
     alpha: float = 0.05,
     n_bins: int = 10,
     gap_tolerance: float = 0.1,
+    min_group_size: int = MIN_GROUP_SIZE,
 ) -> dict[str, Any]:
     """Evaluate binary-classification probabilities: discrimination, calibration, decisions,
     fairness, slices, worst errors and paired comparisons, with intervals.
@@ -104,13 +105,16 @@ def evaluate_binary(
         alpha: miss rate of every interval (0.05 gives 95% intervals).
         n_bins: reliability-diagram and ECE bins (equal width on [0, 1]).
         gap_tolerance: fairness gaps above this are flagged.
+        min_group_size: sensitive groups with fewer rows are reported but never flagged
+            (``evaluate.bias.min_group_size``).
 
     Returns:
         A JSON-serialisable dict:
 
         * ``n``, ``n_positive``, ``prevalence`` (Wilson interval).
         * ``settings``: threshold, alpha, n_bootstrap, seed, n_bins, gap_tolerance,
-          score_bins (bins of the bootstrap table), methods (how each interval is made).
+          min_group_size, score_bins (bins of the bootstrap table), methods (how each
+          interval is made).
         * ``discrimination``: ``prevalence`` (float, the PR curve's no-skill level), ``auc``
           (DeLong; also ``se``), ``ap`` (average precision as in scikit-learn,
           Poisson-bootstrap percentile interval).
@@ -131,13 +135,18 @@ def evaluate_binary(
           (strategy, ece, bins with lower, upper, count, mean_predicted, observed,
           observed_lo, observed_hi); ``calibration_smooth`` (predicted, observed).
         * ``groups``: attribute -> list, one item per group: ``group``, ``n``, ``share``,
-          ``n_positive``, ``prevalence``, ``auc`` (DeLong), ``brier`` (normal), ``intercept``
-          and ``slope`` (Wald), ``tpr``, ``fpr``, ``ppv``, ``selection_rate`` (Wilson),
-          ``net_benefit`` (bootstrap); see ``fairness.group_report``.
+          ``large_enough`` (``n >= min_group_size``), ``n_positive``, ``prevalence``, ``auc``
+          (DeLong), ``brier`` (normal), ``intercept`` and ``slope`` (Wald), ``tpr``, ``fpr``,
+          ``ppv``, ``selection_rate`` (Wilson), ``net_benefit`` (bootstrap); see
+          ``fairness.group_report``.
         * ``fairness``: attribute -> ``equalized_odds_difference``,
-          ``demographic_parity_difference``, ``tpr_difference``, ``fpr_difference`` (each
-          with bootstrap interval and ``exceeds_tolerance``), ``tolerance``, ``threshold``,
-          ``flagged`` (any gap above ``gap_tolerance``).
+          ``demographic_parity_difference``, ``tpr_difference``, ``fpr_difference`` (all
+          groups, as fairlearn; each with a test-inversion interval and
+          ``exceeds_tolerance``), ``auc_difference``, ``tolerance``, ``threshold``,
+          ``flagged`` (a gap among groups of at least ``min_group_size`` rows above
+          ``gap_tolerance``), ``min_group_size``, ``large_enough`` (group -> bool),
+          ``small_groups``, ``reportable`` and ``large_groups`` (the gaps among the
+          large-enough groups, which the flag judges); see ``fairness.fairness_gaps``.
         * ``slices``: ``rank_by``, ``min_size``, ``overall``, ``n_candidates``,
           ``n_too_small``, ``pairs_included`` and ``slices`` (top 50: slice, conditions,
           columns, n, share, n_positive, prevalence, auc, error_rate, brier, gap, score); see
@@ -228,6 +237,7 @@ def evaluate_binary(
             n_resamples=n_bootstrap,
             rng=component_rng(seed, "group:" + name),
             gap_tolerance=gap_tolerance,
+            min_group_size=min_group_size,
         )
 
     result["slices"] = {
@@ -276,6 +286,7 @@ def evaluate_binary(
         "seed": int(seed),
         "n_bins": int(n_bins),
         "gap_tolerance": float(gap_tolerance),
+        "min_group_size": int(min_group_size),
         "score_bins": bins.n_bins,
         "positive_rule": "p >= threshold",
         "methods": METHODS,
@@ -291,6 +302,8 @@ METHODS = {
     "smooth_calibration": "logistic restricted cubic spline of logit(p), 5 knots",
     "bootstrap": "Poisson bootstrap over (label x score-bin) counts, percentile interval",
     "comparisons": "paired DeLong; paired Poisson bootstrap on joint bin tables",
+    "fairness_gaps": "test inversion for the largest between-group difference (simulated "
+    "max-range test with moment selection); lower bound 0 when groups do not differ",
 }
 
 
