@@ -112,6 +112,7 @@ ALWAYS = [
     "tests/test_data_synthetic.py",
     "tests/test_data_as_they_come.py",
     "tests/test_data_validation.py",
+    "tests/test_evaluate_criteria.py",
     "tests/test_features.py",
     "tests/test_io.py",
     "tests/test_judgement.py",

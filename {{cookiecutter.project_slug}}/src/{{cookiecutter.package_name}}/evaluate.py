@@ -69,18 +69,16 @@ def criterion_value(evaluation: dict[str, Any], metric: str) -> dict[str, float 
         return {"estimate": value["estimate"], "lo": value["lo"], "hi": value["hi"]}
     if metric == "ici":
         return {"estimate": evaluation["calibration"]["ici"], "lo": None, "hi": None}
-    if metric == "max_subgroup_auc_gap":
-        gaps = []
-        for rows in evaluation.get("groups", {}).values():
-            aucs = [r["auc"]["estimate"] for r in rows if r["auc"]["estimate"] is not None]
-            if len(aucs) > 1:
-                gaps.append(max(aucs) - min(aucs))
-        return {"estimate": max(gaps) if gaps else 0.0, "lo": None, "hi": None}
-    # equalized_odds_difference, demographic_parity_difference: worst attribute
-    entries = [f[metric] for f in evaluation.get("fairness", {}).values()]
+    # group gaps (max_subgroup_auc_gap, equalized_odds_difference, demographic_parity_
+    # difference): the worst audited attribute, among its groups large enough to be judged;
+    # with no such attribute the criterion is undefined (the gate cannot call it met)
+    key = "auc_difference" if metric == "max_subgroup_auc_gap" else metric
+    entries = [f["large_groups"][key] for f in evaluation.get("fairness", {}).values()
+               if f.get("reportable") and key in f.get("large_groups", {})]
+    entries = [e for e in entries if e["estimate"] is not None]
     if not entries:
-        return {"estimate": 0.0, "lo": None, "hi": None}
-    worst = max(entries, key=lambda e: e["estimate"] or 0.0)
+        return {"estimate": None, "lo": None, "hi": None}
+    worst = max(entries, key=lambda e: e["estimate"])
     return {"estimate": worst["estimate"], "lo": worst["lo"], "hi": worst["hi"]}
 
 
@@ -127,6 +125,10 @@ def mark_constant(evaluation: dict[str, Any], finding: dict[str, Any]) -> None:
     for rows in evaluation.get("groups", {}).values():
         for row in rows:
             row["auc"].update(lo=None, hi=None)
+    for block in evaluation.get("fairness", {}).values():
+        for gaps in (block, block.get("large_groups", {})):
+            if "auc_difference" in gaps:
+                gaps["auc_difference"].update(lo=None, hi=None)
 
 
 def judge_criteria(evaluation: dict[str, Any], criteria: dict[str, Any]) -> list[dict[str, Any]]:
@@ -228,6 +230,9 @@ def main() -> None:
         references=references, n_bootstrap=int(cfg["n_bootstrap"]), seed=int(cfg["seed"]),
         alpha=float(cfg["alpha"]), n_bins=int(cfg["calibration_bins"]),
         gap_tolerance=float(charter.get("subgroup_gap_tolerance", 0.1)),
+        min_group_size=int(cfg["bias"]["min_group_size"]),
+        slice_min_size=int(cfg["slices"]["min_size"]),
+        slice_quantiles=int(cfg["slices"]["numeric_bins"]),
     )
     evaluation["threshold"] = threshold
     finding = constant_finding(valid["p"].to_numpy(), p)

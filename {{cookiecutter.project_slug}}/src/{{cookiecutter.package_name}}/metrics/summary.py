@@ -80,6 +80,8 @@ def evaluate_binary(
     n_bins: int = 10,
     gap_tolerance: float = 0.1,
     min_group_size: int = MIN_GROUP_SIZE,
+    slice_min_size: int = 50,
+    slice_quantiles: int = 4,
 ) -> dict[str, Any]:
     """Evaluate binary-classification probabilities: discrimination, calibration, decisions,
     fairness, slices, worst errors and paired comparisons, with intervals.
@@ -264,6 +266,8 @@ def evaluate_binary(
             threshold=threshold,
             overall=overall,
             alpha=alpha,
+            min_size=slice_min_size,
+            n_quantiles=slice_quantiles,
         )
 
     result["errors"] = confident_errors(scores, threshold, ERRORS_LISTED, ids, suspected)
