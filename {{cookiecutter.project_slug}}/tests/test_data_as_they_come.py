@@ -204,3 +204,13 @@ def test_numbers_are_never_taken_for_dates(values):
     # when typed, then it is not left out as a date
     found = infer_columns(frame, set())
     assert not any("dates" in note for note in found.notes)
+
+
+def test_a_mostly_missing_column_is_left_out_not_refused(table):
+    # given a comments column filled in for one row in six (penguins' raw table has one)
+    frame = table.assign(Comments=["seen"] * 10 + [None] * (len(table) - 10))
+    # when typed with the default data.max_missing_share (0.5)
+    spec = spec_from_config({"source": "own_file", "target": "Outcome"}, frame)
+    # then it is no feature, and a note says why and how to keep it
+    assert "Comments" not in spec.features
+    assert any("'Comments' left out: 83% of its values are missing" in n for n in spec.notes)

@@ -408,13 +408,15 @@ def _looks_like_dates(values: pd.Series) -> bool:
     return bool(parsed.notna().mean() >= 0.95)
 
 
-def infer_columns(df: pd.DataFrame, skip: set[str]) -> Inference:
+def infer_columns(df: pd.DataFrame, skip: set[str], max_missing: float = 1.0) -> Inference:
     """Type the columns of ``df`` not in ``skip`` from their values, noting what is left out.
 
     Numbers are numeric and text, booleans and categories categorical, except: all-missing and
-    constant columns (nothing to learn), dates (set ``data.time_column`` to split by them), and
-    text with more distinct values than half the rows (identifiers or free text). A text column
-    that is numeric but for a few values is recorded in ``stray_values``: the caller refuses it.
+    constant columns (nothing to learn), columns missing in more than ``max_missing`` of the
+    rows (``data.max_missing_share``, which a listed column must meet instead), dates (set
+    ``data.time_column`` to split by them), and text with more distinct values than half the
+    rows (identifiers or free text). A text column that is numeric but for a few values is
+    recorded in ``stray_values``: the caller refuses it.
     """
     import pandas as pd
 
@@ -426,6 +428,13 @@ def infer_columns(df: pd.DataFrame, skip: set[str]) -> Inference:
         present = s.dropna()
         if present.empty:
             found.notes.append(f"column '{column}' left out: every value is missing")
+            continue
+        missing = 1 - len(present) / len(s)
+        if missing > max_missing:
+            found.notes.append(
+                f"column '{column}' left out: {missing:.0%} of its values are missing, more "
+                f"than data.max_missing_share ({max_missing:g}); list it under data.numeric or "
+                "data.categorical and raise that share to use it")
             continue
         if present.nunique() == 1:
             value = present.iloc[0]
@@ -579,7 +588,8 @@ def spec_from_config(
             skip.add(column)
             notes.append(f"column '{column}' left out: it is named like an id but its values "
                          "repeat; set data.group_column to it to keep its rows in one split")
-        found = infer_columns(df, skip | set(numeric) | set(categorical))
+        found = infer_columns(df, skip | set(numeric) | set(categorical),
+                              float(given.get("max_missing_share", 0.5)))
         if found.stray_values:
             raise DataSpecError(
                 "data: " + "; ".join(found.stray_values) + ". If these values mean 'missing', "
