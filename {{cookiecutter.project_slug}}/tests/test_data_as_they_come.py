@@ -214,3 +214,57 @@ def test_a_mostly_missing_column_is_left_out_not_refused(table):
     # then it is no feature, and a note says why and how to keep it
     assert "Comments" not in spec.features
     assert any("'Comments' left out: 83% of its values are missing" in n for n in spec.notes)
+
+
+def test_space_aligned_names_may_hold_spaces_inside_their_quotes(tmp_path):
+    # given an R export whose quoted names hold spaces
+    path = tmp_path / "bc.csv"
+    path.write_text("'mean radius'  'mean texture'  'y'\n1.5  2.5  0\n1.7  2.1  1\n")
+    # when read, then each quoted name is one column (no false "repeated names")
+    assert list(read_table(path).columns) == ["mean radius", "mean texture", "y"]
+
+
+def test_a_gzipped_semicolon_export_is_detected_like_a_plain_one(tmp_path, table):
+    # given the same European export, gzipped
+    path = tmp_path / "export.csv.gz"
+    table.to_csv(path, sep=";", index=False, encoding="latin-1", compression="gzip")
+    # when read with nothing configured, then it is the table
+    pd.testing.assert_frame_equal(read_table(path), table)
+
+
+def test_decimal_commas_inside_single_quotes_are_numbers(tmp_path):
+    # given a ;-separated export that quotes every field with '
+    path = tmp_path / "q.csv"
+    path.write_text("'a';'b';'y'\n'1,5';'2,25';'0'\n'3,0';'4,5';'1'\n")
+    # when read, then the quoted decimal commas are numbers
+    assert read_table(path)["a"].tolist() == [1.5, 3.0]
+
+
+def test_a_missing_code_in_a_quarter_of_a_numeric_column_is_refused_not_guessed(table):
+    # given a lab value where "?" marks a quarter of the rows missing (UCI style)
+    frame = table.astype({"b.m.i": object})
+    frame.loc[frame.index[::4], "b.m.i"] = "?"
+    # when typed, then the column is named with its code and the remedy, not typed silently
+    numeric_but = r"column 'b.m.i' is numeric but for 15 value\(s\): '\?'"
+    with pytest.raises(DataSpecError, match=numeric_but):
+        spec_from_config({"source": "own_file", "target": "Outcome"}, frame)
+    # and with na_values the same table types it as a number
+    frame = frame.replace("?", np.nan).astype({"b.m.i": float})
+    assert "b.m.i" in spec_from_config({"source": "own_file", "target": "Outcome"}, frame).numeric
+
+
+def test_batch_labels_the_training_data_never_had_are_refused():
+    # given training labels yes/no, and a monitoring batch with a third value and a new case
+    from {{ cookiecutter.package_name }}.data.validation import (
+        DataValidationError,
+        check_known_labels,
+        label_texts,
+    )
+
+    known = label_texts(pd.Series(["yes", "no", "yes"]))
+    batch = pd.Series(["yes", "unknown", "Yes", None, "no"], name="Outcome")
+    # when checked, then both are named with their counts (mapped, they would be negatives)
+    with pytest.raises(DataValidationError, match=r"'Yes' \(n=1\), 'unknown' \(n=1\)"):
+        check_known_labels(batch, known, "data/incoming/b.csv")
+    # and a batch of known labels (or none) passes
+    check_known_labels(pd.Series([1.0, 0, None]), label_texts(pd.Series([0, 1])), "b.csv")

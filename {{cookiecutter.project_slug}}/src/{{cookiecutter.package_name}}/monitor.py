@@ -63,15 +63,19 @@ def monitor_batch(batch, params: dict, name: str, source: Path) -> dict:
     reference = load_reference(root / REFERENCE_PROFILE)
     info = read_json(root / MODEL_INFO)
     model = load_skops(root / MODEL_FILE, info["trusted_types"])
-    from .data.validation import to_binary
+    from .data.validation import check_known_labels, to_binary
     from .score import check_columns
 
     inputs = check_columns(batch, schema, source)
     p = model.predict_proba(inputs)[:, 1]
     target = schema["target"]
-    # the batch holds labels as the file has them ("yes"/"no"...): map them as validate did
-    y = (to_binary(batch[target], schema["positive_label"]).to_numpy()
-         if target in batch else None)
+    # the batch holds labels as the file has them ("yes"/"no"...): map them as validate did,
+    # after refusing any the training data did not have (they would count as negatives)
+    y = None
+    if target in batch:
+        if "target_labels" in schema:
+            check_known_labels(batch[target], schema["target_labels"], str(source))
+        y = to_binary(batch[target], schema["positive_label"]).to_numpy()
     if y is not None and np.isnan(y).all():
         y = None
     drift = compute_drift(inputs, p, reference, thresholds)

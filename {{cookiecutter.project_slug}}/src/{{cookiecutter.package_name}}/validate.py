@@ -37,7 +37,7 @@ def main() -> None:
     """Validate, write the typed table and schema, profile, log to MLflow."""
     from .data.profile import leak_suspects, plot_profile, profile
     from .data.spec import get_spec
-    from .data.validation import validate
+    from .data.validation import label_texts, validate
 
     params = load_params()
     cfg = get(params, "data")
@@ -72,6 +72,7 @@ def main() -> None:
         notes.append(f"possible target leak: {warning}")
     schema = spec.to_dict()
     schema["notes"] = notes
+    schema["target_labels"] = label_texts(raw[spec.target])  # the monitor refuses others
     if not schema.get("id_column"):
         # Rows need stable names for label corrections and error lists.
         id_column = free_name(GENERATED_ID, validated.columns)

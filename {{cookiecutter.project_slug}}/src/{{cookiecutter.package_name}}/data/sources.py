@@ -140,6 +140,15 @@ CSV_SEPARATORS = ",;\t| "  # the sniffer prefers , then tab, ; and space when se
 SNIFF_BYTES = 64 * 1024
 
 
+def _open_text(p: Path, encoding: str):
+    """The CSV as text, gzipped (``.csv.gz``) or not."""
+    if p.name.lower().endswith(".gz"):
+        import gzip
+
+        return gzip.open(p, "rt", encoding=encoding, newline="")
+    return open(p, encoding=encoding, newline="")
+
+
 def _csv_encoding(p: Path, encoding: str | None) -> str:
     """The configured encoding, else UTF-8 (a BOM is skipped) when the file decodes as such,
     else Latin-1 (every byte is a character in it, so it never fails: the usual export of
@@ -147,7 +156,7 @@ def _csv_encoding(p: Path, encoding: str | None) -> str:
     if encoding:
         return encoding
     try:
-        with open(p, encoding="utf-8-sig") as handle:
+        with _open_text(p, "utf-8-sig") as handle:
             while handle.read(1 << 20):
                 pass
     except UnicodeDecodeError:
@@ -160,7 +169,7 @@ def _csv_dialect(p: Path, encoding: str, separator: str | None) -> tuple[str, st
     (sniffed: some exports quote every name with ')."""
     import csv
 
-    with open(p, encoding=encoding, newline="") as handle:
+    with _open_text(p, encoding) as handle:
         sample = handle.read(SNIFF_BYTES)
     if "\n" in sample:  # a cut last line would mislead the sniffer
         sample = sample[: sample.rindex("\n")]
@@ -173,11 +182,11 @@ def _csv_dialect(p: Path, encoding: str, separator: str | None) -> tuple[str, st
     return separator or (r"\s+" if found == " " else found), dialect.quotechar or '"'
 
 
-DECIMAL_COMMA = re.compile(r'^"?[-+]?\d+,\d+"?$')
-DECIMAL_POINT = re.compile(r'^"?[-+]?\d*\.\d+"?$')
+DECIMAL_COMMA = re.compile(r"^[-+]?\d+,\d+$")
+DECIMAL_POINT = re.compile(r"^[-+]?\d*\.\d+$")
 
 
-def _csv_decimal(p: Path, encoding: str, separator: str, decimal: str | None) -> str:
+def _csv_decimal(p: Path, encoding: str, separator: str, quote: str, decimal: str | None) -> str:
     """The configured decimal mark, else "," when the first lines' fields (apart from a comma
     separator) hold more numbers like 14,23 than like 14.23: the usual ;-separated export of a
     European spreadsheet."""
@@ -185,10 +194,10 @@ def _csv_decimal(p: Path, encoding: str, separator: str, decimal: str | None) ->
         return decimal
     if separator == ",":
         return "."
-    with open(p, encoding=encoding, newline="") as handle:
+    with _open_text(p, encoding) as handle:
         lines = handle.read(SNIFF_BYTES).splitlines()[1:-1]
     pattern = separator if separator == r"\s+" else re.escape(separator)
-    fields = [f.strip() for line in lines for f in re.split(pattern, line)]
+    fields = [f.strip().strip(quote) for line in lines for f in re.split(pattern, line)]
     commas = sum(1 for f in fields if DECIMAL_COMMA.match(f))
     points = sum(1 for f in fields if DECIMAL_POINT.match(f))
     return "," if commas > points else "."
@@ -197,10 +206,12 @@ def _csv_decimal(p: Path, encoding: str, separator: str, decimal: str | None) ->
 def _csv_header(p: Path, encoding: str, separator: str, quote: str) -> list[str]:
     import csv
 
-    with open(p, encoding=encoding, newline="") as handle:
+    with _open_text(p, encoding) as handle:
         line = handle.readline()
-    if separator == r"\s+":
-        return [name.strip(quote) for name in line.split()]
+    if separator == r"\s+":  # quoted names may hold spaces: 'mean radius'  'y'
+        names = next(csv.reader([line.strip()], delimiter=" ", quotechar=quote,
+                                skipinitialspace=True), [])
+        return [name for name in names if name]
     return next(csv.reader([line], delimiter=separator, quotechar=quote), [])
 
 
@@ -267,11 +278,11 @@ def read_table(
         raise DataSourceError(f"Data file is empty (0 bytes): {where}; export the data again")
     extra_na = [str(v) for v in (na_values or [])]
     try:
-        if kind == "csv" and p.name.lower().endswith(".csv"):
+        if kind == "csv":
             encoding = _csv_encoding(p, encoding)
             separator, quote = _csv_dialect(p, encoding, separator)
             header = _csv_header(p, encoding, separator, quote)
-            decimal = _csv_decimal(p, encoding, separator, decimal)
+            decimal = _csv_decimal(p, encoding, separator, quote, decimal)
         else:
             header, quote = [], '"'
 

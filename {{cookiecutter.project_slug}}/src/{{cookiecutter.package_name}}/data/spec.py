@@ -301,6 +301,9 @@ DATE_SHAPE = (r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}"
 #: A text column whose values parse as numbers this often, but not always, is a numeric column
 #: with a few stray values: an error, since typing it categorical would hide them.
 MOSTLY_NUMERIC = 0.8
+#: ...and so is one that is mostly numbers but for at most this many distinct words, however
+#: often they occur ("?", "NA", "-": UCI-style missing-value codes).
+MAX_MISSING_CODES = 3
 #: Text columns with more distinct values than this share of rows are identifiers or free text.
 MAX_LEVEL_SHARE = 0.5
 
@@ -457,7 +460,10 @@ def infer_columns(df: pd.DataFrame, skip: set[str], max_missing: float = 1.0) ->
         if parsed == 1.0:
             found.numeric.append(column)
             continue
-        if parsed >= MOSTLY_NUMERIC:
+        # a few numbers among words is a category; a few words (or one missing-value code
+        # such as "?", however often) among numbers is a numeric column to be fixed
+        codes = text[numbers.isna()].nunique()
+        if parsed >= MOSTLY_NUMERIC or (parsed >= 0.5 and codes <= MAX_MISSING_CODES):
             found.stray_values.append(_stray_message(df, column, numbers.isna()))
             continue
         if _looks_like_dates(text):

@@ -36,6 +36,8 @@ _HINTS = {
     "unique_columns": "rename or drop the repeated column in the file",
     "binary_target": "map the target to two classes and set data.positive_label",
     "second_label_values": "use the same two classes as the target in '<col>'",
+    "known_labels": "map the batch's labels to the training data's two classes, or leave "
+    "unlabelled rows empty",
     "unseen_category": "scored as an unknown level; check for typos or retrain with them",
 }
 
@@ -112,6 +114,29 @@ def _label_keys(s: pd.Series) -> pd.Series:
 def percent(share: float, digits: int = 1) -> str:
     """Format a share in [0, 1] as a percentage, e.g. ``percent(0.125) == '12.5%'``."""
     return f"{100 * share:.{digits}f}" + "%"
+
+
+def label_texts(s: pd.Series) -> list[str]:
+    """The distinct labels of a target column as text (1, 1.0 and '1' are one label)."""
+    return sorted(set(_label_keys(s).dropna().unique()))
+
+
+def check_known_labels(s: pd.Series, known: Iterable[str], source: str) -> None:
+    """Refuse labels the training data did not have (a third class, "Yes" for "yes"): mapped
+    to 0/1 they would silently count as negatives.
+
+    Raises:
+        DataValidationError: naming the column, the unknown values and their counts.
+    """
+    keys = _label_keys(s)
+    unknown = keys.notna() & ~keys.isin(list(known))
+    if unknown.any():
+        tally = sorted(keys[unknown].value_counts().items(), key=lambda item: (-item[1], item[0]))
+        counts = ", ".join(f"{value!r} (n={n})" for value, n in tally)
+        raise DataValidationError(source, [Finding(
+            str(s.name), "known_labels",
+            f"{counts}: not one of the training labels {sorted(known)}", n_rows=int(unknown.sum()),
+        )])
 
 
 def to_binary(s: pd.Series, positive_label: Any) -> pd.Series:
