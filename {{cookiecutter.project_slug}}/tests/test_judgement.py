@@ -47,6 +47,7 @@ NON_INFERIORITY = Rule("non_inferiority", 0.01)
     (EQUAL, 0.0, "no_clear_difference"),                          # interval holds 0
     ({"estimate": -0.007, "lo": -0.016, "hi": 0.001}, 0.01, "no_clear_difference"),
     (WORSE, 0.01, "worse"),                                       # whole interval below 0
+    ({"estimate": -0.004, "lo": -0.008, "hi": -0.001}, 0.01, "worse_within_margin"),
     ({"estimate": 0.01, "lo": None, "hi": None}, 0.01, "undefined"),
 ])
 def test_an_interval_reads_as_one_outcome(diff, margin, outcome):
@@ -276,10 +277,15 @@ def test_the_charter_decides_whether_a_bias_flag_blocks(setting, passed, status)
                             "(equalized-odds difference 0.02 [0.00, 0.08])") for r in reasons)
 
 
-def test_a_flag_whose_interval_reaches_the_tolerance_says_so():
+def test_a_flag_whose_interval_reaches_the_tolerance_says_so_and_does_not_block():
+    # given a gap above the tolerance by its estimate, its interval reaching below it
     evaluation = {"fairness": {"sex": _fairness(0.14, 0.06, 0.22, True)}}
+    # when judged under a charter whose flags block
     [verdict] = bias_verdicts(evaluation, {"bias_flags_block": True})
+    # then it is flagged and said so, but the evidence is too weak to block a deployment
     assert "its interval reaches below the tolerance, so the gap may be within it" in verdict.words
+    assert verdict.flagged and not verdict.blocks and verdict.status == "WARN"
+    assert "no flagged gap's interval lies wholly above the tolerance" in verdict.why
 
 
 def test_without_a_charter_the_gate_uses_the_setting_the_evaluation_recorded():
@@ -334,3 +340,12 @@ def test_the_default_charter_states_bias_flags_block(project_root):
         project = OmegaConf.to_container(compose("config"), resolve=True)["project"]
     charter = validate_charter(project)
     assert set(charter["bias_flags_block"]) == set(charter["sensitive_attributes"])
+
+
+def test_a_loss_within_the_margin_passes_non_inferiority_and_is_called_a_loss():
+    # given a difference wholly below 0 but above -margin
+    diff = {"estimate": -0.004, "lo": -0.008, "hi": -0.001}
+    # when judged by non-inferiority, then it passes, and the words do not hide the loss
+    verdict = judge(diff, NON_INFERIORITY, "champion v1")
+    assert verdict.passed
+    assert "worse, but within the margin, than champion v1" in verdict.words

@@ -52,6 +52,7 @@ DEFAULT_ALPHA = 0.05
 PHRASES = {
     "better": "better than",
     "not_worse": "not worse than",
+    "worse_within_margin": "worse, but within the margin, than",
     "worse": "worse than",
     "no_clear_difference": "no clear difference from",
     "undefined": "cannot be compared with",
@@ -59,7 +60,7 @@ PHRASES = {
 VERBS = {"no_clear_difference": "shows", "undefined": ""}  # "The model <verb> <words>"
 PASSING = {
     "superiority": ("better",),
-    "non_inferiority": ("better", "not_worse"),
+    "non_inferiority": ("better", "not_worse", "worse_within_margin"),
 }
 
 
@@ -135,7 +136,9 @@ def champion_rule(deploy_cfg: dict[str, Any] | None) -> Rule:
 
 
 def classify(diff: dict[str, Any], margin: float) -> str:
-    """``better``, ``not_worse``, ``worse``, ``no_clear_difference`` or ``undefined``.
+    """``better``, ``not_worse``, ``worse_within_margin`` (the whole interval below 0 but above
+    the margin: non-inferior, and still said to be worse), ``worse``, ``no_clear_difference`` or
+    ``undefined``.
 
     Args:
         diff: ``{estimate, lo, hi}`` of ``model - reference`` (higher favours the model).
@@ -147,7 +150,7 @@ def classify(diff: dict[str, Any], margin: float) -> str:
     if lo > margin:
         return "better"
     if lo > -margin:
-        return "not_worse"
+        return "worse_within_margin" if hi < 0 else "not_worse"
     if hi < 0:
         return "worse"
     return "no_clear_difference"
@@ -366,9 +369,18 @@ def bias_verdicts(evaluation: dict[str, Any],
             words = (f"bias audit flags `{attribute}`: " + "; ".join(
                 f"{_gap(g)} above the tolerance {tolerance:g} ({_against_tolerance(g, tolerance)})"
                 for g in over) + small)
-            why = f"blocks: {setting}" if blocks_setting else (
-                f"does not block: {setting} (reported only)")
-            verdicts.append(BiasVerdict(attribute, True, blocks_setting, True, words, why))
+            # the estimate raises the flag; only a gap whose whole interval is above the
+            # tolerance is evidence enough to block a deployment
+            certain = any(g["lo"] is not None and g["lo"] > tolerance for g in over)
+            blocks = blocks_setting and certain
+            if blocks:
+                why = f"blocks: {setting}"
+            elif blocks_setting:
+                why = (f"does not block: {setting}, but no flagged gap's interval lies wholly "
+                       "above the tolerance (reported; collect more rows to settle it)")
+            else:
+                why = f"does not block: {setting} (reported only)"
+            verdicts.append(BiasVerdict(attribute, True, blocks, True, words, why))
         elif not flag["judged"]:
             verdicts.append(BiasVerdict(
                 attribute, False, False, False, f"bias audit `{attribute}`{small}",

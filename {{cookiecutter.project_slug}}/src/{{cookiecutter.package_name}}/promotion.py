@@ -202,14 +202,18 @@ def promote(params: dict[str, Any], client, name: str, version, *,
     if current_rows is None:
         raise UserError("the workspace has no test split (data/processed/test.parquet) to "
                         "compare the version with the champion on: run `dvc repro` first.")
-    notes = []
-    if version.tags.get(TEST_ROWS_TAG) not in (None, current_rows):
-        notes.append(f"version {number}'s charter and baseline checks were measured on other "
-                     "test rows than the workspace's current ones (its experiment changed the "
-                     "data or the split); the champion comparison uses the current rows")
+    notes: list[str] = []
     comparison = champion_comparison(params, client, name, number,
                                      candidate_uri=f"models:/{name}/{number}")
     passed, reasons = gate(evaluation, comparison, get(params, "deploy"))
+    if version.tags.get(TEST_ROWS_TAG) not in (None, current_rows):
+        # its experiment changed the data or the split: some of the workspace's test rows may
+        # be rows it trained on, which would favour it against the champion
+        passed = False
+        reasons.append(
+            f"FAIL version {number} was evaluated on other test rows than the workspace's: "
+            "some of these may be rows it trained on; `dvc exp apply` its experiment and "
+            "`dvc repro` (which promotes by the gate), or `--force`")
     moved = passed or force
     if moved:
         client.set_registered_model_alias(name, CHAMPION, number)
