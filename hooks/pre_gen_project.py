@@ -122,9 +122,13 @@ def own_file_path_problem(path: str) -> str | None:
     if norm == ".." or norm.startswith("../"):
         return (f"{path!r} lies outside the project; copy the file into it "
                 f"({example}) and give that path.")
-    if norm.startswith(STAGE_OUTPUTS):
+    if norm.lower().startswith(STAGE_OUTPUTS):
         return (f"{path!r} (that is {norm!r}) lies in a folder the pipeline rewrites (DVC "
                 "deletes a stage's outputs before running it); put it under data/external/.")
+    if not norm.startswith("data/external/"):
+        # the ingest stage depends on data/external/: an edit elsewhere would go unseen
+        return (f"{path!r} must lie under data/external/, the folder whose changes `dvc repro` "
+                f"sees ({example}).")
     return None
 
 

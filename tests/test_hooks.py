@@ -52,6 +52,10 @@ BAD_ANSWERS = [  # (answers, the field the message must name, the rule it must s
      "own_file_path", "outside the project"),
     ({"example_data": "own_file", "own_file_path": "data/x.csv\nmore.csv"},
      "own_file_path", "one line"),
+    ({"example_data": "own_file", "own_file_path": "my_data.csv"},
+     "own_file_path", "must lie under data/external/"),
+    ({"example_data": "own_file", "own_file_path": "Data/Raw/x.csv"},
+     "own_file_path", "rewrites"),
     ({"example_data": "own_file", "own_file_target": "label\nother"},
      "own_file_target", "one line"),
     ({"mlflow_tracking": "server", "mlflow_server_url": "localhost"}, "mlflow_server_url", "URL"),
@@ -240,7 +244,7 @@ def test_hostile_free_text_makes_metadata_that_packaging_tools_accept(tmp_path):
     ("./data/external/x.csv", "data/external/x.csv"),
     ("data\\external\\x.csv.gz", "data/external/x.csv.gz"),
     ("data//external/./tmp/../x.parquet", "data/external/x.parquet"),
-    ("models_v2/x.pq", "models_v2/x.pq"),
+    ("data/external/models_v2/x.pq", "data/external/models_v2/x.pq"),
 ])
 def test_own_file_path_is_written_normalised(typed, rendered, tmp_path):
     # given an own-file path written with ./, backslashes, // or a .. that stays inside

@@ -172,7 +172,7 @@ def main() -> None:
     path = args.batch or root / RAW_BATCH
     name = get(params, "monitor.batch_name", None) or (
         path.stem if args.batch else default_batch_name(get(params, "data")))
-    batch = read_input(path)
+    batch = read_input(path, get(params, "data"))
     log.info("monitoring %s (%d rows)", path, len(batch))
     result = monitor_batch(batch, params, name, path)
     note = deployment_note(root)

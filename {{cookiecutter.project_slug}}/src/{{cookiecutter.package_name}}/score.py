@@ -22,27 +22,13 @@ from .io import write_table
 log = logging.getLogger(__name__)
 
 
-def read_input(path: Path):
-    """Read the file to score, with errors that name it."""
-    import pandas as pd
+def read_input(path: Path, data_cfg: dict | None = None):
+    """Read a file to score or monitor as the training file is read (``data.encoding``,
+    ``separator``, ``decimal``, ``na_values`` apply), with errors that name it."""
+    from .data.sources import read_options, read_table
 
-    if not path.exists():
-        raise UserError(f"{path}: no such file; give the CSV or Parquet file to score.")
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".csv":
-            frame = pd.read_csv(path)
-        elif suffix in (".parquet", ".pq"):
-            frame = pd.read_parquet(path)
-        else:
-            raise UserError(f"{path}: unsupported file type '{suffix}'; use .csv or .parquet.")
-    except (ValueError, OSError) as error:
-        if isinstance(error, UserError):
-            raise
-        raise UserError(f"{path}: cannot be read ({error}).") from error
-    if frame.empty:
-        raise UserError(f"{path}: the file has no rows to score.")
-    return frame
+    return read_table(path, config_key="the file given on the command line",
+                      **read_options(data_cfg or {}))
 
 
 def check_columns(frame, schema: dict, source: Path):
@@ -75,7 +61,7 @@ def main() -> None:
 
     params = load_params()
     schema = load_schema()
-    frame = read_input(args.input)
+    frame = read_input(args.input, params.get("data"))
     inputs = check_columns(frame, schema, args.input)
     # Imported only now: importing MLflow takes seconds, and bad input should fail at once.
     import mlflow

@@ -326,7 +326,7 @@ def read_table(
     return frame
 
 
-def _read_options(cfg: Mapping[str, Any]) -> dict[str, Any]:
+def read_options(cfg: Mapping[str, Any]) -> dict[str, Any]:
     """The ``data`` keys that say how to read a user's file."""
     return {key: cfg.get(key) for key in ("na_values", "encoding", "separator", "decimal")}
 
@@ -368,7 +368,7 @@ def load_dataset(cfg: Mapping[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame | N
     if source == "own_file":
         if not cfg.get("path"):
             raise ConfigError("data.path is not set: give the CSV/Parquet file of source own_file")
-        return read_table(cfg["path"], config_key="data.path", **_read_options(cfg)), None
+        return read_table(cfg["path"], config_key="data.path", **read_options(cfg)), None
     raise ConfigError(f"unknown data.source {source!r}: use one of {', '.join(SOURCES)}")
 
 
@@ -395,7 +395,7 @@ def load_batch(cfg: Mapping[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame | Non
                 "(same columns as data.path; the target may be missing)"
             )
         return read_table(
-            cfg["batch_path"], config_key="data.batch_path", **_read_options(cfg)
+            cfg["batch_path"], config_key="data.batch_path", **read_options(cfg)
         ), None
     if source not in SOURCES:
         raise ConfigError(f"unknown data.source {source!r}: use one of {', '.join(SOURCES)}")
