@@ -50,3 +50,20 @@ def test_separated_labels_still_do_not_converge():
     y = (x > 0).astype(float)
     # when fitted; then the fit reports no convergence rather than a number
     assert not fit_logistic([None, x], y).converged
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_small_nearly_separated_groups_converge_where_statsmodels_does(seed):
+    # given an 8-row group (a fairness slice) whose labels are nearly separated by the model's
+    # logits: the slope fit starts at (0, 1), where a full Newton step can overshoot
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(seed)
+    logit = np.sort(rng.normal(0.0, 2.0, 8))
+    y = np.array([0, 0, 0, 1, 0, 1, 1, 1], dtype=float)  # one overlap: the MLE exists
+    # when both fit the recalibration model, then ours converges to statsmodels' estimates
+    ours = fit_logistic([None, logit], y, start=np.array([0.0, 1.0]))
+    reference = sm.Logit(y, sm.add_constant(logit)).fit(disp=0, method="newton", maxiter=100)
+    assert ours.converged
+    np.testing.assert_allclose(ours.coef, reference.params, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(np.sqrt(np.diag(ours.cov)), reference.bse, rtol=1e-5)
