@@ -381,11 +381,12 @@ def infer_id_column(df: pd.DataFrame, skip: set[str]) -> str | None:
     return None
 
 
-def repeated_id_columns(df: pd.DataFrame, skip: set[str]) -> list[str]:
-    """Columns named like an id whose values repeat (a patient's several rows, say): they
-    identify something, so they are no feature, and may be the groups of a grouped split."""
-    return [str(c) for c in df.columns
-            if c not in skip and _id_like_name(c) and not df[c].dropna().is_unique]
+def other_id_columns(df: pd.DataFrame, skip: set[str]) -> dict[str, bool]:
+    """Columns named like an id other than the row id, each with whether its values repeat:
+    they identify something (a second record number; a patient's several rows), so they are no
+    feature, and repeated ones may be the groups of a grouped split."""
+    return {str(c): not df[c].dropna().is_unique for c in df.columns
+            if c not in skip and _id_like_name(c)}
 
 
 def _is_float_dtype(s: pd.Series) -> bool:
@@ -590,10 +591,12 @@ def spec_from_config(
                              "data.id_column to choose another)")
         if id_column is not None:
             skip.add(str(id_column))
-        for column in repeated_id_columns(df, skip | set(numeric) | set(categorical)):
+        for column, repeats in other_id_columns(df, skip | set(numeric) | set(categorical)).items():
             skip.add(column)
-            notes.append(f"column '{column}' left out: it is named like an id but its values "
-                         "repeat; set data.group_column to it to keep its rows in one split")
+            notes.append(
+                f"column '{column}' left out: it is named like an id but its values repeat; "
+                "set data.group_column to it to keep its rows in one split" if repeats else
+                f"column '{column}' left out: a second identifier (named like an id, unique)")
         found = infer_columns(df, skip | set(numeric) | set(categorical),
                               float(given.get("max_missing_share", 0.5)))
         if found.stray_values:
