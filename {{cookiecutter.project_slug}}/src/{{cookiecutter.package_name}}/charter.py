@@ -126,7 +126,7 @@ def parse_bias_flags_block(setting: Any, sensitive: list[str]) -> dict[str, bool
         raise ConfigError(f"{where} must be true, false or a mapping attribute: true|false, "
                           f"not {setting!r}.")
     unknown = sorted(set(setting) - set(sensitive))
-    if unknown:
+    if unknown and sensitive:  # with nothing audited (e.g. -S ...sensitive_attributes=[]) moot
         raise ConfigError(f"{where} names {', '.join(unknown)}, not in sensitive_attributes "
                           f"({', '.join(sensitive) or 'none'}).")
     for attribute, value in setting.items():
