@@ -124,6 +124,20 @@ def bake_and_install(out: Path, **answers: str) -> Path:
     return project
 
 
+def run_queue(project: Path, timeout: float = 1500) -> str:
+    """Start DVC's experiment queue and wait until it is empty (``dvc queue start`` returns at
+    once); fail the test when an experiment failed. Returns the last ``dvc queue status``."""
+    run(["dvc", "queue", "start"], project)
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        status = run(["dvc", "queue", "status"], project).stdout
+        if "Queued" not in status and "Running" not in status:
+            break
+        time.sleep(5)
+    assert "Failed" not in status, status
+    return status
+
+
 def stop_process_group(process: subprocess.Popen, timeout: float = 30) -> None:
     """Terminate a server's whole process group (a multi-worker server runs its workers as
     children); kill what has not gone within ``timeout`` seconds."""

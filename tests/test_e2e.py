@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from pathlib import Path
 
 import pytest
 import yaml
-from helpers import run
+from helpers import run, run_queue
 
 pytestmark = pytest.mark.slow
 
@@ -149,15 +148,7 @@ def test_queued_sweep_runs_both_models(demo_project):
     # (correctly) without training, and so without an MLflow run
     run(["dvc", "exp", "run", "--queue", "-S", "model=logistic_regression,random_forest",
          "-S", "train.seed=1"], demo_project)
-    run(["dvc", "queue", "start"], demo_project)
-    # `dvc queue start` returns at once: poll until the worker has emptied the queue.
-    deadline = time.time() + 1500
-    while time.time() < deadline:
-        status = run(["dvc", "queue", "status"], demo_project).stdout
-        if "Queued" not in status and "Running" not in status:
-            break
-        time.sleep(5)
-    assert "Failed" not in status, status
+    run_queue(demo_project)
     grouped = runs_by_stage(demo_project)
     queued = {r.data.params["model.name"] for r in grouped["train"]
               if r.data.tags.get("dvc.experiment") not in ("workspace", "rf-exp")}

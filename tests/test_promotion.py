@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from pathlib import Path
 
 import pytest
-from helpers import bake_and_install, run
+from helpers import bake_and_install, run, run_queue
 
 pytestmark = pytest.mark.slow
 
@@ -86,14 +85,7 @@ def test_repro_in_the_workspace_promotes_the_first_model(project):
 def test_a_queued_sweep_registers_challengers_and_leaves_champion(project):
     # given champion v1, when a sweep of two models is queued and the queue run (as test_e2e)
     run(["dvc", "exp", "run", "--queue", "-S", f"model={','.join(SWEEP)}"], project)
-    run(["dvc", "queue", "start"], project)
-    deadline = time.time() + 1500
-    while time.time() < deadline:
-        status = run(["dvc", "queue", "status"], project).stdout
-        if "Queued" not in status and "Running" not in status:
-            break
-        time.sleep(5)
-    assert "Failed" not in status, status
+    run_queue(project)
     # then two new versions are registered, one per experiment, and champion is still v1
     registered = versions(project)
     assert sorted(registered) == [1, 2, 3]
