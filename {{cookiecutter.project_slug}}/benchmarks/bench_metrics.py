@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from {{ cookiecutter.package_name }}.metrics import evaluate_binary
+from {{ cookiecutter.package_name }}.metrics.summary import evaluate_binary
 
 TARGET_SECONDS = 2.0
 TARGET_MEGABYTES = 200.0

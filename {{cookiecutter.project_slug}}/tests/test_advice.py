@@ -5,7 +5,7 @@ Each evaluation is hand-made and small: only what the rule reads.
 
 from __future__ import annotations
 
-from {{ cookiecutter.package_name }}.report import next_actions
+from {{ cookiecutter.package_name }}.decisions.advice import next_actions
 
 CHARTER = {"name": "Advice", "success_criteria": {}}
 GOOD = {"estimate": 1.0, "lo": 0.9, "hi": 1.1}          # slope: 1 inside the interval

@@ -6,9 +6,9 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from {{ cookiecutter.package_name }}.charter import validate_charter
-from {{ cookiecutter.package_name }}.errors import ConfigError
-from {{ cookiecutter.package_name }}.models import FAMILIES, build_estimator
+from {{ cookiecutter.package_name }}.core.errors import ConfigError
+from {{ cookiecutter.package_name }}.decisions.charter import validate_charter
+from {{ cookiecutter.package_name }}.modelling.models import FAMILIES, build_estimator
 
 GROUPS = ("project", "data", "prepare", "model", "train", "evaluate", "deploy", "monitor", "mlflow")
 

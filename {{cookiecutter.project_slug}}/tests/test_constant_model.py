@@ -9,10 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }}.deploy import gate
-from {{ cookiecutter.package_name }}.evaluate import constant_finding, judge_criteria, mark_constant
-from {{ cookiecutter.package_name }}.metrics import evaluate_binary
-from {{ cookiecutter.package_name }}.report import next_actions, render_report
+from {{ cookiecutter.package_name }}.decisions.advice import next_actions
+from {{ cookiecutter.package_name }}.decisions.criteria import constant_finding, judge_criteria, mark_constant
+from {{ cookiecutter.package_name }}.decisions.gate import gate
+from {{ cookiecutter.package_name }}.metrics.summary import evaluate_binary
+from {{ cookiecutter.package_name }}.reporting.evaluation_report import render_report
 
 CHARTER = {"name": "Small", "success_criteria": {"auc": {"min": 0.62},
                                                  "calibration_slope": {"min": 0.8, "max": 1.2}}}
@@ -107,7 +108,7 @@ def test_gate_words_an_undefined_baseline_difference_instead_of_crashing():
 
 def test_reference_profile_of_constant_predictions_saves_undefined_statistics_as_null(tmp_path):
     # given the monitoring reference of a constant model (its slope test is undefined: NaN)
-    from {{ cookiecutter.package_name }}.metrics._report import jsonable
+    from {{ cookiecutter.package_name }}.metrics._format import jsonable
     from {{ cookiecutter.package_name }}.monitoring.reference import (
         build_reference,
         save_reference,

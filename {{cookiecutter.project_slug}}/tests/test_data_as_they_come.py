@@ -9,13 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from {{ cookiecutter.package_name }}.core.errors import UserError
 from {{ cookiecutter.package_name }}.data.sources import DataSourceError, read_table
 from {{ cookiecutter.package_name }}.data.spec import (
     DataSpecError,
     infer_positive_label,
     spec_from_config,
 )
-from {{ cookiecutter.package_name }}.errors import UserError
 
 
 @pytest.fixture()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from {{ cookiecutter.package_name }}.evaluate import criterion_value
+from {{ cookiecutter.package_name }}.decisions.criteria import criterion_value
 
 
 def gap(estimate, lo=None, hi=None):

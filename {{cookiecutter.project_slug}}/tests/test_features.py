@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }}.errors import ConfigError
-from {{ cookiecutter.package_name }}.models import build_pipeline
+from {{ cookiecutter.package_name }}.core.errors import ConfigError
+from {{ cookiecutter.package_name }}.modelling.models import build_pipeline
 
 PREP = {"numeric_imputation": "median", "missing_indicators": True, "scaling": "standard",
         "rare_category_share": 0.0, "log1p_columns": ["x"]}

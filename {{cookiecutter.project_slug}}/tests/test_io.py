@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from {{ cookiecutter.package_name }}.io import write_json, write_text
+from {{ cookiecutter.package_name }}.core.io import write_json, write_text
 
 
 @pytest.mark.parametrize("umask", [0o002, 0o022, 0o077])
@@ -28,7 +28,7 @@ def test_a_failed_write_leaves_the_previous_file(tmp_path):
     # given a good output
     path = write_text(tmp_path / "report.md", "good")
     # when the next write fails half-way
-    from {{ cookiecutter.package_name }}.io import atomic_path
+    from {{ cookiecutter.package_name }}.core.io import atomic_path
 
     with pytest.raises(RuntimeError), atomic_path(path) as tmp:
         tmp.write_text("partial")

@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 import yaml
 
-from {{ cookiecutter.package_name }}.charter import parse_bias_flags_block, validate_charter
-from {{ cookiecutter.package_name }}.deploy import gate, render_decision
-from {{ cookiecutter.package_name }}.errors import ConfigError
-from {{ cookiecutter.package_name }}.judgement import (
+from {{ cookiecutter.package_name }}.core.errors import ConfigError
+from {{ cookiecutter.package_name }}.decisions.advice import next_actions
+from {{ cookiecutter.package_name }}.decisions.charter import parse_bias_flags_block, validate_charter
+from {{ cookiecutter.package_name }}.decisions.gate import gate, render_decision
+from {{ cookiecutter.package_name }}.decisions.judgement import (
     DEFAULT_BASELINES,
     DEFAULT_CHAMPION,
     Rule,
@@ -28,8 +29,8 @@ from {{ cookiecutter.package_name }}.judgement import (
     judge,
     rule_from,
 )
-from {{ cookiecutter.package_name }}.metrics import evaluate_binary
-from {{ cookiecutter.package_name }}.report import next_actions, render_report
+from {{ cookiecutter.package_name }}.metrics.summary import evaluate_binary
+from {{ cookiecutter.package_name }}.reporting.evaluation_report import render_report
 
 EQUAL = {"estimate": 0.006, "lo": -0.006, "hi": 0.017}     # equal within noise
 BETTER = {"estimate": 0.050, "lo": 0.030, "hi": 0.070}     # clearly better

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from {{ cookiecutter.package_name }}.data.spec import SYNTHETIC_CLINICAL_SPEC as SPEC
 from {{ cookiecutter.package_name }}.data.synthetic import generate
-from {{ cookiecutter.package_name }}.label_quality import (
+from {{ cookiecutter.package_name }}.modelling.models import build_pipeline
+from {{ cookiecutter.package_name }}.preparation.label_quality import (
     detection_scores,
     out_of_fold_probabilities,
     suspected_label_errors,
 )
-from {{ cookiecutter.package_name }}.models import build_pipeline
 
 PREP = {"numeric_imputation": "median", "missing_indicators": True, "scaling": "standard"}
 

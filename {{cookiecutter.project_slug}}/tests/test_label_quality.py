@@ -22,7 +22,7 @@ from sklearn.metrics import cohen_kappa_score, roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from {{ cookiecutter.package_name }}.label_quality import (
+from {{ cookiecutter.package_name }}.preparation.label_quality import (
     CORRECTION_COLUMNS,
     LABEL_ISSUE_FILTERS,
     SCORE_METHODS,

@@ -7,17 +7,15 @@ from sklearn.calibration import calibration_curve
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss
 
-from {{ cookiecutter.package_name }}.metrics import (
-    brier_score,
-    calibration_intercept_slope,
-    evaluate_binary,
-    expected_calibration_error,
-)
 from {{ cookiecutter.package_name }}.metrics.calibration import (
+    brier_score,
     brier_skill_score,
+    calibration_intercept_slope,
     clipped_logit,
+    expected_calibration_error,
     reliability_from_sorted,
 )
+from {{ cookiecutter.package_name }}.metrics.summary import evaluate_binary
 
 
 def _expit(x):

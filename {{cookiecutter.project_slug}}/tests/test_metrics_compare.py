@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from {{ cookiecutter.package_name }}.metrics import evaluate_binary
 from {{ cookiecutter.package_name }}.metrics.compare import compare_models
+from {{ cookiecutter.package_name }}.metrics.summary import evaluate_binary
 
 
 def _expit(x):

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from {{ cookiecutter.package_name }}.metrics import MetricsInputError
-from {{ cookiecutter.package_name }}.metrics.errors import confident_errors
+from {{ cookiecutter.package_name }}.metrics._checks import MetricsInputError
+from {{ cookiecutter.package_name }}.metrics.misclassified import confident_errors
 from {{ cookiecutter.package_name }}.metrics.sorting import SortedScores
 
 THRESHOLD = 0.5

@@ -13,12 +13,10 @@ from fairlearn.metrics import (
 )
 from sklearn.metrics import precision_score, roc_auc_score
 
-from {{ cookiecutter.package_name }}.metrics import (
-    MetricsInputError,
-    calibration_intercept_slope,
-    evaluate_binary,
-)
+from {{ cookiecutter.package_name }}.metrics._checks import MetricsInputError
+from {{ cookiecutter.package_name }}.metrics.calibration import calibration_intercept_slope
 from {{ cookiecutter.package_name }}.metrics.fairness import MIN_GROUP_SIZE
+from {{ cookiecutter.package_name }}.metrics.summary import evaluate_binary
 
 THRESHOLD = 0.35
 

@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from {{ cookiecutter.package_name }}.metrics import calibration_intercept_slope
-from {{ cookiecutter.package_name }}.metrics.calibration import clipped_logit
+from {{ cookiecutter.package_name }}.metrics.calibration import calibration_intercept_slope, clipped_logit
 from {{ cookiecutter.package_name }}.metrics.logistic import fit_logistic
 
 

@@ -5,9 +5,10 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from {{ cookiecutter.package_name }}.metrics import MetricsInputError, evaluate_binary
+from {{ cookiecutter.package_name }}.metrics._checks import MetricsInputError
 from {{ cookiecutter.package_name }}.metrics.slices import slice_report
 from {{ cookiecutter.package_name }}.metrics.sorting import SortedScores
+from {{ cookiecutter.package_name }}.metrics.summary import evaluate_binary
 from {{ cookiecutter.package_name }}.metrics.table import make_score_bins
 
 THRESHOLD = 0.4

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
-from {{ cookiecutter.package_name }}.metrics import MetricsInputError, evaluate_binary, headline
+from {{ cookiecutter.package_name }}.metrics._checks import MetricsInputError
+from {{ cookiecutter.package_name }}.metrics.summary import evaluate_binary, headline
 
 THRESHOLD = 0.35
 

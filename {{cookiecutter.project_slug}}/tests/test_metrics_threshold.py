@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 from sklearn.metrics import confusion_matrix, roc_curve
 
-from {{ cookiecutter.package_name }}.metrics import MetricsInputError, choose_threshold
+from {{ cookiecutter.package_name }}.metrics._checks import MetricsInputError
 from {{ cookiecutter.package_name }}.metrics.sorting import SortedScores
 from {{ cookiecutter.package_name }}.metrics.threshold import (
+    choose_threshold,
     decision_curve,
     net_benefit,
     threshold_metrics,

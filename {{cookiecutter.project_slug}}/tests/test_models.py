@@ -7,7 +7,7 @@ import pytest
 from sklearn.datasets import make_classification
 from sklearn.ensemble import HistGradientBoostingClassifier
 
-from {{ cookiecutter.package_name }}.models import (
+from {{ cookiecutter.package_name }}.modelling.models import (
     EARLY_STOPPING_AUTO_ROWS,
     adapt_to_size,
     build_estimator,

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from {{ cookiecutter.package_name }}.monitoring.reference import (
-    ReferenceError,
+    ProfileError,
     build_reference,
     ks_sketch,
     load_reference,
@@ -129,7 +129,7 @@ def test_bad_feature_lists_raise_clear_errors(kwargs, message):
     # given reference data and an inconsistent feature declaration
     X, p, y = _reference_data(n=200)
     # when / then building fails naming the column
-    with pytest.raises(ReferenceError, match=message):
+    with pytest.raises(ProfileError, match=message):
         build_reference(X, p, y, **kwargs)
 
 
@@ -137,15 +137,15 @@ def test_bad_predictions_labels_and_files_raise(tmp_path):
     # given reference data
     X, p, y = _reference_data(n=200)
     # when predictions are outside [0, 1], misaligned, or labels are not 0/1, then it fails
-    with pytest.raises(ReferenceError, match="'p'"):
+    with pytest.raises(ProfileError, match="'p'"):
         build_reference(X, p * 2, y, numeric=["x"], categorical=[])
-    with pytest.raises(ReferenceError, match="'p'"):
+    with pytest.raises(ProfileError, match="'p'"):
         build_reference(X, p[:-1], y, numeric=["x"], categorical=[])
-    with pytest.raises(ReferenceError, match="0/1"):
+    with pytest.raises(ProfileError, match="0/1"):
         build_reference(X, p, y * 2, numeric=["x"], categorical=[])
     # and loading a missing or foreign file fails naming it
-    with pytest.raises(ReferenceError, match="not found"):
+    with pytest.raises(ProfileError, match="not found"):
         load_reference(tmp_path / "none.json")
     (tmp_path / "old.json").write_text('{"format_version": 0}')
-    with pytest.raises(ReferenceError, match="format_version"):
+    with pytest.raises(ProfileError, match="format_version"):
         load_reference(tmp_path / "old.json")

@@ -35,6 +35,7 @@ import pytest
 import yaml
 from threadpoolctl import threadpool_limits
 
+from {{ cookiecutter.package_name }}.data.dataset import model_inputs
 from {{ cookiecutter.package_name }}.data.synthetic import (
     CATEGORICAL_FEATURES,
     ID_COLUMN,
@@ -43,15 +44,12 @@ from {{ cookiecutter.package_name }}.data.synthetic import (
     generate,
     generate_batch,
 )
-from {{ cookiecutter.package_name }}.dataset import model_inputs
-from {{ cookiecutter.package_name }}.models import adapt_to_size, build_pipeline
-from {{ cookiecutter.package_name }}.monitoring import (
-    assess_performance,
-    build_reference,
-    compute_drift,
-    decide,
-)
-from {{ cookiecutter.package_name }}.splits import split
+from {{ cookiecutter.package_name }}.modelling.models import adapt_to_size, build_pipeline
+from {{ cookiecutter.package_name }}.monitoring.drift import compute_drift
+from {{ cookiecutter.package_name }}.monitoring.performance import assess_performance
+from {{ cookiecutter.package_name }}.monitoring.reference import build_reference
+from {{ cookiecutter.package_name }}.monitoring.verdict import decide
+from {{ cookiecutter.package_name }}.preparation.splits import split
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 N_BATCHES = 100

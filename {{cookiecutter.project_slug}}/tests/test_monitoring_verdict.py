@@ -16,14 +16,10 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from {{ cookiecutter.package_name }}.monitoring import (
-    append_history,
-    assess_performance,
-    build_reference,
-    compute_drift,
-    decide,
-    summary_row,
-)
+from {{ cookiecutter.package_name }}.monitoring.drift import compute_drift
+from {{ cookiecutter.package_name }}.monitoring.performance import assess_performance
+from {{ cookiecutter.package_name }}.monitoring.reference import build_reference
+from {{ cookiecutter.package_name }}.monitoring.verdict import append_history, decide, summary_row
 
 NUMERIC = ["x1", "x2", "x3", "x4"]
 CATEGORICAL = ["c1", "c2"]

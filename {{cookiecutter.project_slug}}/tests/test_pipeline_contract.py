@@ -7,7 +7,7 @@ import importlib.util
 import yaml
 from hydra import compose, initialize_config_dir
 
-from {{ cookiecutter.package_name }} import paths
+from {{ cookiecutter.package_name }}.core import paths
 
 
 def test_every_stage_runs_an_existing_module(project_root):

@@ -69,7 +69,7 @@ def scratch(tmp_path: Path, project_root: Path) -> Path:
     shrink(tmp_path / "conf/train/default.yaml", permutation_importance__n_repeats=1)
     sh(["git", "init", "-q"], tmp_path)
     sh([sys.executable, "-m", "dvc", "init", "-q"], tmp_path)
-    sh([sys.executable, "-m", "{{ cookiecutter.package_name }}.compose"], tmp_path)
+    sh([sys.executable, "-m", "{{ cookiecutter.package_name }}.stages.compose"], tmp_path)
     return tmp_path
 
 

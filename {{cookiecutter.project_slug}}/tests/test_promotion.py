@@ -16,11 +16,12 @@ import pandas as pd
 import pytest
 import yaml
 
-from {{ cookiecutter.package_name }} import config, promotion
-from {{ cookiecutter.package_name }}.errors import UserError
-from {{ cookiecutter.package_name }}.promote import main as promote_main
-from {{ cookiecutter.package_name }}.promote import parse_args
-from {{ cookiecutter.package_name }}.registry import CHAMPION
+from {{ cookiecutter.package_name }}.commands.promote import main as promote_main
+from {{ cookiecutter.package_name }}.commands.promote import parse_args
+from {{ cookiecutter.package_name }}.core import config
+from {{ cookiecutter.package_name }}.core.errors import UserError
+from {{ cookiecutter.package_name }}.core.registry import CHAMPION
+from {{ cookiecutter.package_name }}.decisions import promotion
 
 NAME = "promotion_test_model"
 SCHEMA = {"name": "toy", "target": "y", "id_column": "id", "numeric": ["x1", "x2"],
@@ -50,9 +51,9 @@ def _table(n: int, seed: int) -> pd.DataFrame:
 
 def _evaluation(model, test: pd.DataFrame, criteria: dict, scratch: Path) -> dict:
     """``evaluation.json`` as the evaluate stage builds and writes it, for ``model`` on ``test``."""
-    from {{ cookiecutter.package_name }}.evaluate import constant_finding, judge_criteria, mark_constant
-    from {{ cookiecutter.package_name }}.io import read_json, write_json
-    from {{ cookiecutter.package_name }}.metrics import evaluate_binary
+    from {{ cookiecutter.package_name }}.core.io import read_json, write_json
+    from {{ cookiecutter.package_name }}.decisions.criteria import constant_finding, judge_criteria, mark_constant
+    from {{ cookiecutter.package_name }}.metrics.summary import evaluate_binary
 
     y, p = test["y"].to_numpy(), model.predict_proba(test[["x1", "x2"]])[:, 1]
     evaluation = evaluate_binary(y, p, threshold=0.5, groups={},
@@ -134,7 +135,7 @@ def registry(tmp_path_factory, project_root):
     import mlflow
     from mlflow import MlflowClient
 
-    from {{ cookiecutter.package_name }}.tracking import connect
+    from {{ cookiecutter.package_name }}.core.tracking import connect
 
     params = _params(project_root)
     root = tmp_path_factory.mktemp("project")
@@ -187,7 +188,7 @@ def test_an_experiments_decision_says_not_promoted_and_how_to_promote():
     head = text.split("## Checks")[0]
     assert "Registered as challenger version 3; not promoted because this is an experiment " \
            "(`exp-a`)" in head
-    assert "--version 3" in head and ".promote" in head
+    assert "promote --version 3" in head
     assert "promoted to `champion`" not in text and "gate PASSED, NOT promoted" in text
 
 

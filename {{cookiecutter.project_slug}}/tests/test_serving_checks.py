@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from {{ cookiecutter.package_name }}.core.errors import ConfigError
 from {{ cookiecutter.package_name }}.data.validation import check_rows
-from {{ cookiecutter.package_name }}.errors import ConfigError
-from {{ cookiecutter.package_name }}.models import build_pipeline
-from {{ cookiecutter.package_name }}.serving import (
+from {{ cookiecutter.package_name }}.modelling.models import build_pipeline
+from {{ cookiecutter.package_name }}.serving.app import (
     RANGES_KEY,
     CheckedModel,
     ModelKnowledge,

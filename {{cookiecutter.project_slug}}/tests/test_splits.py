@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }}.splits import LeakageError, SplitError, check_leakage, split
+from {{ cookiecutter.package_name }}.preparation.splits import LeakageError, SplitError, check_leakage, split
 
 N_ROWS = 3000
 PREVALENCE = 0.2

@@ -1,9 +1,5 @@
-"""Data layer: example sources, data specs, validation and profiling.
+"""Data: sources (built-in examples and your files), specs (types, ids, labels), validation,
+profiles, the prepared tables as model inputs, and accepted labelled batches.
 
-Sub-modules are imported on use so that a stage only pays for what it needs
-(e.g. pandera is imported by ``validation`` only when a frame is validated).
+This file imports nothing, so that a stage pays (and DVC tracks) only the modules it uses.
 """
-
-from .spec import BUILTIN_SPECS, DataSpec, get_spec, spec_from_config
-
-__all__ = ["BUILTIN_SPECS", "DataSpec", "get_spec", "spec_from_config"]

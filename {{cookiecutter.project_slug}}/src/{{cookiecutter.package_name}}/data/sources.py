@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import ConfigError, UserError
+from ..core.errors import ConfigError, UserError
 from . import synthetic
 
 if TYPE_CHECKING:
@@ -421,3 +421,10 @@ def load_batch(cfg: Mapping[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame | Non
         label_noise=float(cfg.get("label_noise", 0.05)),
         prevalence=float(cfg.get("prevalence", 0.2)),
     )
+
+
+def read_input(path: Path, data_cfg: dict | None = None):
+    """Read a file to score or monitor as the training file is read (``data.encoding``,
+    ``separator``, ``decimal``, ``na_values`` apply), with errors that name it."""
+    return read_table(path, config_key="the file given on the command line",
+                      **read_options(data_cfg or {}))

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConfigError
+from ..core.errors import ConfigError
 from . import synthetic
 from .sources import BREAST_CANCER_FEATURES, BREAST_CANCER_ID, BREAST_CANCER_TARGET
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import UserError
+from ..core.errors import UserError
 from .spec import DataSpec
 
 if TYPE_CHECKING:

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from ._checks import MetricsInputError, as_labels, as_probabilities
-from ._report import interval
+from ._format import interval
 from .intervals import normal_interval, wilson_interval
 from .logistic import LogisticFit, expit, fit_logistic
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ._report import interval
+from ._format import interval
 from .bootstrap import poisson_resamples
 from .discrimination import (
     auc_delong,

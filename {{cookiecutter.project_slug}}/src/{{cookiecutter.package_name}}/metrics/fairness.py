@@ -56,7 +56,7 @@ from typing import Any
 import numpy as np
 
 from ._checks import MetricsInputError
-from ._report import interval
+from ._format import interval
 from .bootstrap import poisson_resamples
 from .calibration import recalibration_fits, recalibration_summary
 from .discrimination import auc_delong

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ._checks import MetricsInputError
-from ._report import interval, number
+from ._format import interval, number
 from .discrimination import delong_from_counts
 from .intervals import normal_interval, wilson_interval
 from .sorting import SortedScores

@@ -14,7 +14,7 @@ from ._checks import (
     check_length,
     check_open_unit,
 )
-from ._report import interval, jsonable, number
+from ._format import interval, jsonable, number
 from .bootstrap import component_rng, overall_resamples
 from .calibration import (
     brier_skill_score,
@@ -34,9 +34,9 @@ from .discrimination import (
     pr_points,
     roc_points,
 )
-from .errors import confident_errors
 from .fairness import MIN_GROUP_SIZE, encode_groups, group_report
 from .intervals import percentile_interval, wilson_interval
+from .misclassified import confident_errors
 from .slices import slice_report
 from .sorting import SortedScores
 from .table import DEFAULT_SCORE_BINS, CellTable, make_score_bins

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ._checks import MetricsInputError, as_labels, as_probabilities, check_both_classes
-from ._report import interval
+from ._format import interval
 from .intervals import likelihood_ratio_intervals, wilson_interval
 from .sorting import SortedScores
 

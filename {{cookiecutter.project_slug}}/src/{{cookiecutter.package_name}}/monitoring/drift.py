@@ -37,8 +37,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import UserError
-from .reference import ReferenceError, binned_shares, category_strings, numeric_values
+from ..core.errors import UserError
+from .reference import ProfileError, binned_shares, category_strings, numeric_values
 
 
 def psi(reference_shares: np.ndarray, batch_shares: np.ndarray, epsilon: float = 1e-4) -> float:
@@ -243,7 +243,7 @@ def compute_drift(
         if profile["type"] == "numeric":
             try:
                 values = numeric_values(X[name], name)
-            except ReferenceError as error:
+            except ProfileError as error:
                 schema_issues.append(str(error))
                 features[name] = {**base, "status": "schema-error", "error": str(error)}
                 continue

@@ -35,8 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import UserError
-from ..io import write_text
+from ..core.errors import UserError
+from ..core.io import write_text
 
 REFERENCE_FORMAT_VERSION = 1
 DEFAULT_SKETCH_SIZE = 2000
@@ -46,7 +46,7 @@ MISSING_CELL = "__missing__"
 UNSEEN_CELL = "__unseen__"
 
 
-class ReferenceError(UserError, ValueError):
+class ProfileError(UserError, ValueError):
     """Raised when the reference inputs or a stored reference file are unusable."""
 
 
@@ -64,7 +64,7 @@ def numeric_values(column: Any, name: str) -> np.ndarray:
         Float array; missing values (None, NaN, pandas NA) become NaN.
 
     Raises:
-        ReferenceError: If a non-missing value cannot be read as a number.
+        ProfileError: If a non-missing value cannot be read as a number.
     """
     import pandas as pd
 
@@ -73,7 +73,7 @@ def numeric_values(column: Any, name: str) -> np.ndarray:
     bad = converted.isna() & series.notna()
     if bool(bad.any()):
         examples = series[bad].astype(str).unique()[:3].tolist()
-        raise ReferenceError(
+        raise ProfileError(
             f"Numeric feature '{name}' holds non-numeric values (e.g. {examples}); "
             "clean the column or declare it categorical."
         )
@@ -245,19 +245,19 @@ def categorical_profile(column: Any) -> dict[str, Any]:
 def _labels(y: Any, n: int) -> np.ndarray:
     labels = np.asarray(y, dtype=float).ravel()
     if labels.size != n:
-        raise ReferenceError(f"Labels 'y' have {labels.size} rows but X has {n}; pass aligned y.")
+        raise ProfileError(f"Labels 'y' have {labels.size} rows but X has {n}; pass aligned y.")
     known = labels[~np.isnan(labels)]
     if not np.isin(known, (0.0, 1.0)).all():
-        raise ReferenceError("Labels 'y' must be 0/1 (NaN for unlabelled rows); map them first.")
+        raise ProfileError("Labels 'y' must be 0/1 (NaN for unlabelled rows); map them first.")
     return labels
 
 
 def _predictions(p: Any, n: int) -> np.ndarray:
     probs = np.asarray(p, dtype=float).ravel()
     if probs.size != n:
-        raise ReferenceError(f"Predictions 'p' have {probs.size} rows but X has {n}.")
+        raise ProfileError(f"Predictions 'p' have {probs.size} rows but X has {n}.")
     if not (np.isfinite(probs).all() and (probs >= 0).all() and (probs <= 1).all()):
-        raise ReferenceError("Predictions 'p' must be finite probabilities in [0, 1].")
+        raise ProfileError("Predictions 'p' must be finite probabilities in [0, 1].")
     return probs
 
 
@@ -289,22 +289,22 @@ def build_reference(
         The reference dict (see module docstring for its content).
 
     Raises:
-        ReferenceError: On missing columns, overlapping feature lists, misaligned or invalid
+        ProfileError: On missing columns, overlapping feature lists, misaligned or invalid
             predictions/labels, or non-numeric values in a numeric feature.
     """
     if n_quantile_bins < 2:
-        raise ReferenceError(f"n_quantile_bins must be >= 2, got {n_quantile_bins}.")
+        raise ProfileError(f"n_quantile_bins must be >= 2, got {n_quantile_bins}.")
     if sketch_size < 10:
-        raise ReferenceError(f"sketch_size must be >= 10, got {sketch_size}.")
+        raise ProfileError(f"sketch_size must be >= 10, got {sketch_size}.")
     overlap = sorted(set(numeric) & set(categorical))
     if overlap:
-        raise ReferenceError(f"Features {overlap} are listed as both numeric and categorical.")
+        raise ProfileError(f"Features {overlap} are listed as both numeric and categorical.")
     absent = [c for c in [*numeric, *categorical] if c not in X.columns]
     if absent:
-        raise ReferenceError(f"Reference data lacks the monitored columns {absent}.")
+        raise ProfileError(f"Reference data lacks the monitored columns {absent}.")
     n = len(X)
     if n == 0:
-        raise ReferenceError("Reference data is empty; build the reference from the test set.")
+        raise ProfileError("Reference data is empty; build the reference from the test set.")
     from ..metrics.calibration import clipped_logit
 
     probs = _predictions(p, n)
@@ -336,7 +336,7 @@ def build_reference(
     if importance is not None:
         unknown = sorted(set(importance) - set(features))
         if unknown:
-            raise ReferenceError(f"Importance given for unmonitored features {unknown}.")
+            raise ProfileError(f"Importance given for unmonitored features {unknown}.")
         for name, value in importance.items():
             features[name]["importance"] = float(value)
 
@@ -389,20 +389,20 @@ def load_reference(path: str | Path) -> dict[str, Any]:
         The reference dict.
 
     Raises:
-        ReferenceError: If the file is missing, not JSON, or of an unknown format version.
+        ProfileError: If the file is missing, not JSON, or of an unknown format version.
     """
     source = Path(path)
     if not source.is_file():
-        raise ReferenceError(
+        raise ProfileError(
             f"Reference file '{source}' not found; run the evaluate step that writes it."
         )
     try:
         reference = json.loads(source.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
-        raise ReferenceError(f"Reference file '{source}' is not valid JSON: {error}.") from error
+        raise ProfileError(f"Reference file '{source}' is not valid JSON: {error}.") from error
     version = reference.get("format_version") if isinstance(reference, dict) else None
     if version != REFERENCE_FORMAT_VERSION:
-        raise ReferenceError(
+        raise ProfileError(
             f"Reference file '{source}' has format_version {version!r}, expected "
             f"{REFERENCE_FORMAT_VERSION}; rebuild it with build_reference."
         )

@@ -52,8 +52,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
-from ..io import atomic_path
+from ..core.errors import ConfigError
+from ..core.io import atomic_path
 
 DEFAULT_THRESHOLDS: dict[str, Any] = {
     "alpha": 0.05,

@@ -1,0 +1,2 @@
+"""The command line's subcommands (``<package> --help``): serve, score, accept, promote, repair.
+"""

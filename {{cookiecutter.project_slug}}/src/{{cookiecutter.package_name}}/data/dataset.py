@@ -1,0 +1,127 @@
+"""Reading the prepared tables as model inputs: features, labels and ids, by the saved schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..core.config import project_root
+from ..core.errors import UserError
+from ..core.io import read_json, read_parquet
+from ..core.paths import SCHEMA, split_path
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+
+def load_schema() -> dict[str, Any]:
+    """The dataset's schema written by ``validate`` (feature lists, target, id column...)."""
+    return read_json(project_root() / SCHEMA)
+
+
+def numeric_features(schema: dict[str, Any]) -> list[str]:
+    """Numeric feature columns, in schema order."""
+    return list(schema["numeric"])
+
+
+def categorical_features(schema: dict[str, Any]) -> list[str]:
+    """Categorical feature columns, in schema order (the schema may map them to categories)."""
+    return list(schema["categorical"])
+
+
+def feature_columns(schema: dict[str, Any]) -> list[str]:
+    """All model input columns: numeric then categorical."""
+    return numeric_features(schema) + categorical_features(schema)
+
+
+def model_inputs(frame: pd.DataFrame, schema: dict[str, Any]) -> pd.DataFrame:
+    """The feature columns in the types the pipeline and its MLflow signature expect.
+
+    Numeric columns become float64 (missing as NaN), categorical columns plain Python strings
+    (missing as None), so that a JSON request to the served model matches the signature.
+
+    Args:
+        frame: a table holding at least the feature columns.
+        schema: the dataset schema.
+    """
+    import pandas as pd
+
+    inputs = {}
+    for column in numeric_features(schema):
+        inputs[column] = pd.to_numeric(frame[column], errors="raise").astype("float64")
+    for column in categorical_features(schema):
+        values = frame[column].astype(object)
+        inputs[column] = values.where(values.notna(), None).map(
+            lambda v: v if v is None else str(v)
+        ).astype(object)
+    return pd.DataFrame(inputs, index=frame.index)
+
+
+def load_split(name: str, schema: dict[str, Any]) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """One split as ``(X, y, ids)``.
+
+    Args:
+        name: ``train``, ``valid`` or ``test``.
+        schema: the dataset schema.
+    """
+    return as_model_data(read_parquet(project_root() / split_path(name)), schema)
+
+
+def as_model_data(frame: pd.DataFrame, schema: dict[str, Any]):
+    """A prepared table as ``(X, y, ids)``.
+
+    Args:
+        frame: a split's table (features, target, id).
+        schema: the dataset schema.
+    """
+    y = frame[schema["target"]].to_numpy(dtype="int8")
+    ids = frame[schema["id_column"]].to_numpy()
+    return model_inputs(frame, schema), y, ids
+
+
+def load_corrected(params: dict[str, Any], schema: dict[str, Any]) -> tuple[pd.DataFrame, dict]:
+    """The validated data with the reviewed label corrections applied.
+
+    Args:
+        params: the composed parameters.
+        schema: the dataset schema.
+
+    Returns:
+        The corrected table and the counts of corrections applied.
+    """
+    from ..core.paths import CORRECTIONS, VALIDATED
+    from ..preparation.label_quality import apply_corrections, read_corrections
+
+    frame = read_parquet(project_root() / VALIDATED)
+    path = project_root() / CORRECTIONS
+    corrections = read_corrections(path)
+    if len(corrections) and schema.get("id_generated"):
+        from ..core.errors import ConfigError
+
+        raise ConfigError(
+            f"{path} corrects rows by id, but the data has no id column (rows are numbered by "
+            "position, which moves when the file is re-exported): set data.id_column in "
+            "conf/data/ to a stable unique id first."
+        )
+    return apply_corrections(
+        frame, corrections, id_col=schema["id_column"], target=schema["target"], source=str(path)
+    )
+
+
+def check_columns(frame, schema: dict, source: Path):
+    """Model inputs in the served types, or a clear error naming the missing/bad column."""
+    import pandas as pd
+
+    from ..data.dataset import feature_columns, model_inputs
+
+    missing = [c for c in feature_columns(schema) if c not in frame]
+    if missing:
+        raise UserError(f"{source}: missing feature column(s) {missing}; the model needs "
+                        f"{feature_columns(schema)}.")
+    for column in schema["numeric"]:
+        bad = pd.to_numeric(frame[column], errors="coerce").isna() & frame[column].notna()
+        if bad.any():
+            examples = frame.loc[bad, column].astype(str).head(3).tolist()
+            raise UserError(f"{source}: column '{column}' must be numeric; found {examples}.")
+    return model_inputs(frame, schema)

@@ -1,0 +1,2 @@
+"""Model families, the preprocessing pipeline they sit in, and saving fitted models.
+"""

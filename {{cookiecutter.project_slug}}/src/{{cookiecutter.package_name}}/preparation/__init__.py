@@ -1,0 +1,2 @@
+"""Label quality (confident learning), reviewed corrections and the train/valid/test splits.
+"""

@@ -1,0 +1,2 @@
+"""What people read: the error-analysis report and the figures.
+"""

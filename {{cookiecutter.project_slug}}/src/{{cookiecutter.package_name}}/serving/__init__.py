@@ -1,0 +1,2 @@
+"""Serving the champion over HTTP: MLflow's scoring app with the project's input checks.
+"""

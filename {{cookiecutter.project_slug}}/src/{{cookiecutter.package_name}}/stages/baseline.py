@@ -1,0 +1,107 @@
+"""Stage ``baseline`` (step 2): the references every model must beat.
+
+* ``prior``: predicts the training prevalence for everyone (AUC 0.5, Brier = the prevalence's);
+* ``logistic``: a plain logistic regression on the numeric features only (median imputation,
+  no missing indicators, no categoricals): the quick first model a careful analyst would fit;
+* ``legacy``: an existing score, when ``data.legacy_score_column`` names one.
+
+Each is its own MLflow run; predictions for valid and test go to
+``data/predictions/baselines.parquet`` so the error analysis compares on the same rows.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from ..core.config import get, load_params, project_root
+from ..core.errors import UserError, run_stage
+from ..core.io import read_parquet, write_json, write_table
+from ..core.paths import BASELINE_PREDICTIONS, metrics_path, split_path
+from ..data.dataset import (
+    as_model_data,
+    categorical_features,
+    load_schema,
+    load_split,
+    numeric_features,
+)
+
+log = logging.getLogger(__name__)
+
+
+def fit_baselines(params, schema, X, y) -> dict:
+    """The fitted baseline models by name.
+
+    Args:
+        params: the composed parameters (unused today; kept for configurable baselines).
+        schema: the dataset schema.
+        X: training features; y: training labels.
+    """
+    from sklearn.dummy import DummyClassifier
+
+    from ..modelling.models import build_pipeline
+
+    # The numeric features with the plainest preprocessing; a table with none (all categorical)
+    # gets its categorical ones instead. (A logistic regression on every feature would be the
+    # stronger yardstick; it waits for a gate that judges "beats" on intervals, not estimates.)
+    simple = {"numeric_imputation": "median", "missing_indicators": False, "scaling": "standard"}
+    numeric = numeric_features(schema)
+    logistic = build_pipeline(
+        numeric, [] if numeric else categorical_features(schema), simple,
+        {"name": "logistic_regression", "params": {"max_iter": 1000}},
+    )
+    return {
+        "prior": DummyClassifier(strategy="prior").fit(X, y),
+        "logistic": logistic.fit(X, y),
+    }
+
+
+def legacy_scores(params, frame):
+    """The legacy score column of a split's table, or None when not configured."""
+    column = get(params, "data.legacy_score_column", None)
+    if not column:
+        return None
+    if column not in frame:
+        raise UserError(
+            f"data.legacy_score_column names '{column}', which is not a column of the data; "
+            "set it to an existing score column or null."
+        )
+    return frame[column].to_numpy(dtype=float)
+
+
+def main() -> None:
+    """Fit the baselines, predict valid and test, log one MLflow run each."""
+    import mlflow
+    import pandas as pd
+    from sklearn.metrics import brier_score_loss, roc_auc_score
+
+    from ..core.tracking import stage_run
+
+    params = load_params()
+    schema = load_schema()
+    X_train, y_train, _ = load_split("train", schema)
+    models = fit_baselines(params, schema, X_train, y_train)
+    tables, metrics, columns = [], {}, {}
+    for split in ("valid", "test"):
+        frame = read_parquet(project_root() / split_path(split))
+        X, y, ids = as_model_data(frame, schema)
+        columns[split] = {name: model.predict_proba(X)[:, 1] for name, model in models.items()}
+        legacy = legacy_scores(params, frame)
+        if legacy is not None:
+            columns[split]["legacy"] = legacy
+        tables.append(pd.DataFrame({"id": ids, "split": split, "y": y, **columns[split]}))
+    y_test = tables[-1]["y"].to_numpy()
+    for name, p in columns["test"].items():
+        metrics[name] = {
+            "test_auc": round(float(roc_auc_score(y_test, p)), 6),
+            "test_brier": round(float(brier_score_loss(y_test, p)), 6),
+        }
+        log.info("baseline %-8s test AUC %.3f", name, metrics[name]["test_auc"])
+        with stage_run("baseline", params, run_name=f"baseline-{name}",
+                       extra_tags={"baseline": name}, groups=()):
+            mlflow.log_metrics(metrics[name])
+    write_table(project_root() / BASELINE_PREDICTIONS, pd.concat(tables, ignore_index=True))
+    write_json(project_root() / metrics_path("baseline"), metrics)
+
+
+if __name__ == "__main__":
+    run_stage(main, "baseline")

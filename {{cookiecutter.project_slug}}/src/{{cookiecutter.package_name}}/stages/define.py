@@ -1,0 +1,76 @@
+"""Stage ``define`` (step 1): validate the charter and render the project card.
+
+Outputs ``reports/define/charter.json`` (read by evaluate and deploy) and
+``reports/define/project_card.md`` (for people), both logged to MLflow.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ..core.config import get, load_params, project_root
+from ..core.errors import run_stage
+from ..core.io import write_json, write_text
+from ..decisions.charter import parse_criteria, validate_charter
+
+log = logging.getLogger(__name__)
+OUT_DIR = "reports/define"
+
+
+def render_card(charter: dict[str, Any]) -> str:
+    """The project card in Markdown.
+
+    Args:
+        charter: the validated charter.
+    """
+    criteria = parse_criteria(charter["success_criteria"])
+    sensitive = ", ".join(charter["sensitive_attributes"]) or "none declared"
+    constraints = charter.get("constraints") or {}
+    lines = [
+        f"# Project card: {charter['name']}",
+        "",
+        f"**Owner:** {charter['owner']}",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| Problem | {charter['problem']} |",
+        f"| Intended users | {charter['intended_users']} |",
+        f"| Decision supported | {charter['decision']} |",
+        f"| Target | {charter['target_description']} |",
+        f"| Unit of prediction | {charter['unit_of_prediction']} |",
+        f"| Audited attributes | {sensitive} (gap tolerance "
+        f"{charter.get('subgroup_gap_tolerance', 0.1):g}) |",
+        "",
+        "## Success criteria (enforced by the deploy gate)",
+        "",
+        *[f"- `{c.describe()}`" for c in criteria],
+        "",
+    ]
+    if charter.get("human_level_auc") is not None:
+        lines += [f"Human-level / legacy AUC to beat: {charter['human_level_auc']}", ""]
+    if constraints:
+        lines += ["## Constraints", "", *[f"- **{k}**: {v}" for k, v in constraints.items()], ""]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """Validate ``conf/project/``, write the charter and the card, log both to MLflow."""
+    params = load_params()
+    charter = validate_charter(get(params, "project"))
+    out = project_root() / OUT_DIR
+    write_json(out / "charter.json", charter)
+    card = write_text(out / "project_card.md", render_card(charter))
+    log.info("charter valid: %d success criteria", len(charter["success_criteria"]))
+
+    import mlflow
+
+    from ..core.tracking import stage_run
+
+    with stage_run("define", params, groups=("project",)):
+        mlflow.log_artifact(str(card))
+        mlflow.log_dict(charter, "charter.json")
+
+
+if __name__ == "__main__":
+    run_stage(main, "define")

@@ -1,0 +1,145 @@
+"""Stage ``deploy`` (step 6): the gate, and the MLflow model registry.
+
+1. Register the trained model as a version of ``deploy.registered_model_name`` (once per
+   model) and point the ``challenger`` alias at it.
+2. Gate: every charter criterion (on the estimate, or on its interval bound with
+   ``judge_on: lower_bound``); against each baseline and the current ``champion`` (scored on
+   the same test rows) the paired DeLong AUC difference's interval judged by the rules of
+   ``deploy.baselines`` and ``deploy.champion``; every bias flag, blocking where the charter's
+   ``bias_flags_block`` says so. The rules and their words are ``judgement``'s, shared with the
+   error-analysis report.
+3. Pass: ``champion`` moves to the new version. Fail: ``champion`` stays where it was; the
+   decision and its reasons go to ``reports/deploy/decision.{json,md}``, to the model version's
+   tags and to the deploy MLflow run. ``deploy.strict: true`` turns a failed gate into a failed
+   stage.
+
+Only ``dvc repro`` moves ``champion``. Under ``dvc exp run`` (``DVC_EXP_NAME`` set: queued,
+swept or in the workspace) the version is registered as ``challenger`` and the gate's verdict
+recorded, but ``champion`` stays: a sweep's members would otherwise race, the last to pass
+winning. ``python -m {{ cookiecutter.package_name }}.commands.promote --version N`` promotes one
+deliberately, re-running this gate against the champion of that moment (see ``promotion.py``,
+which also says why a lone workspace experiment does not promote either). The deploy run keeps
+``evaluation.json`` for that, and the version's tag ``deploy_run_id`` points at the run.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from ..core.config import get, load_params, project_root
+from ..core.errors import ConfigError, run_stage
+from ..core.io import read_json, write_json, write_text
+from ..core.paths import CHARTER, DECISION, EVALUATION, MODEL_INFO, metrics_path
+from ..core.registry import register
+from ..decisions.gate import champion_comparison, gate, render_decision
+
+log = logging.getLogger(__name__)
+JUDGE_ON = ("point", "lower_bound")
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+def main() -> None:
+    """Register, gate, move aliases (``champion`` only outside experiments), record it all."""
+    import mlflow
+    from mlflow import MlflowClient
+
+    from ..core.registry import CHALLENGER, CHAMPION, alias_version, model_name
+    from ..core.tracking import connect, stage_run
+    from ..decisions import promotion
+
+    params = load_params()
+    cfg = get(params, "deploy")
+    get(params, "deploy.judge_on", choices=JUDGE_ON)
+    root = project_root()
+    info = read_json(root / MODEL_INFO)
+    evaluation = read_json(root / EVALUATION)
+    charter = read_json(root / CHARTER)
+    if not info.get("model_uri"):
+        raise ConfigError("train.log_model is false: there is no logged model to deploy; "
+                         "set it to true in conf/train/default.yaml.")
+    experiment = promotion.current_experiment()
+    connect(params)
+    client = MlflowClient()
+    name = model_name(params)
+    version = register(client, name, info)
+    client.set_registered_model_alias(name, CHALLENGER, version.version)
+    champion = champion_comparison(params, client, name, version.version)
+    passed, reasons = gate(evaluation, champion, cfg)
+    # only the workspace's `dvc repro` promotes; an experiment leaves that to `promote`
+    promoted = passed and experiment is None
+    if promoted:
+        client.set_registered_model_alias(name, CHAMPION, version.version)
+    current = alias_version(client, name, CHAMPION)
+    if promoted:
+        promotion_note = f"promoted to {CHAMPION} by `dvc repro`"
+    elif experiment:
+        promotion_note = promotion.not_promoted_sentence(version.version, experiment, passed)
+    else:
+        promotion_note = f"not promoted: the gate failed; {CHAMPION} unchanged"
+    for key, value in {"gate": "passed" if passed else "failed",
+                       "threshold": f"{evaluation['threshold']['value']:.6f}",
+                       "gate_reasons": " | ".join(reasons)[:4900],
+                       promotion.EXPERIMENT_TAG: experiment or promotion.WORKSPACE,
+                       promotion.TEST_ROWS_TAG: promotion.workspace_test_rows() or "unknown",
+                       promotion.PROMOTION_TAG: promotion_note[:4900]}.items():
+        client.set_model_version_tag(name, version.version, key, value)
+    decision = {"passed": passed, "promoted": promoted, "experiment": experiment,
+                "model_name": name, "version": int(version.version),
+                "champion_version": int(current.version) if current else None,
+                "judge_on": cfg.get("judge_on", "point"), "reasons": reasons,
+                "threshold": evaluation["threshold"]["value"], "champion_comparison": champion}
+    if experiment:
+        decision["promotion"] = promotion_note
+        decision["promote_command"] = promotion.promote_command(version.version)
+    markdown = render_decision(decision, charter)
+    if experiment:
+        markdown = promotion.experiment_markdown(markdown, decision)
+    write_json(root / DECISION, decision)
+    write_text(root / "reports/deploy/decision.md", markdown)
+    write_json(root / metrics_path("deploy"), {"passed": int(passed), "promoted": int(promoted),
+                                               "version": decision["version"]})
+    log.info("gate %s: version %s of %s (%s)", "PASSED" if passed else "FAILED", version.version,
+             name, f"now {CHAMPION}" if promoted else f"{CHAMPION} unchanged")
+    for reason in reasons:
+        log.info("  %s", reason)
+    if experiment:
+        log.info("%s", promotion_note)
+    with stage_run("deploy", params, groups=("deploy",),
+                   extra_tags={"gate": "passed" if passed else "failed",
+                               "promoted": str(promoted).lower(),
+                               "model_version": str(version.version)}) as run:
+        mlflow.log_dict(decision, "decision.json")
+        mlflow.log_text(markdown, "decision.md")
+        # what `promote` judges the version on later (see promotion.py)
+        mlflow.log_dict(evaluation, promotion.EVALUATION_ARTIFACT)
+        client.set_model_version_tag(name, version.version, promotion.DEPLOY_RUN_TAG,
+                                     run.info.run_id)
+    if not passed and cfg.get("strict", False):
+        print(f"[deploy] gate failed and deploy.strict is true: {reasons}", file=sys.stderr)
+        sys.exit(1)
+
+
+
+
+
+
+if __name__ == "__main__":
+    run_stage(main, "deploy")

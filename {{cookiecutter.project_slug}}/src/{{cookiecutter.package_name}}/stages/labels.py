@@ -1,0 +1,142 @@
+"""Stage ``labels`` (step 3): audit label quality, for people to review.
+
+* conflicting duplicates: identical features, different labels;
+* suspected label errors: confident learning (``label_quality``, numpy) on out-of-fold
+  probabilities of a regularised logistic regression on the project's preprocessing;
+* agreement between two label columns (Cohen's kappa) when the data has a second label.
+
+Nothing is relabelled here. A reviewer copies confirmed ids into ``data/corrections.csv``
+(``id,action,label,reason``; action ``relabel`` or ``exclude``), which ``prepare`` applies:
+relabelling is versioned and reproducible. On the synthetic data the stage also scores the
+detection against the generator's recorded flipped labels.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from ..core.config import get, load_params, project_root
+from ..core.errors import ConfigError, run_stage
+from ..core.io import write_json, write_table
+from ..core.paths import LABEL_SUSPECTS, RAW_TRUTH, metrics_path
+from ..data.dataset import feature_columns, load_corrected, load_schema, model_inputs
+
+log = logging.getLogger(__name__)
+OUT_DIR = "reports/labels"
+
+
+def audit_sample(frame, target: str, max_rows: int, seed: int):
+    """A stratified sample of at most ``max_rows`` rows (the audit's cost grows with n)."""
+    if len(frame) <= max_rows:
+        return frame
+    share = max_rows / len(frame)
+    return frame.groupby(target, group_keys=False).sample(frac=share, random_state=seed)
+
+
+def check_folds(y, folds: int, target: str) -> None:
+    """Each of the audit's stratified folds needs a row of every class; say so when it cannot.
+
+    Args:
+        y: the audited labels (0/1).
+        folds: ``prepare.label_quality.cv_folds``.
+        target: the target column, named in the message.
+    """
+    import numpy as np
+
+    counts = np.bincount(np.asarray(y, dtype=int), minlength=2)
+    rarest = int(counts.min())
+    if rarest >= max(folds, 2):
+        return
+    if rarest < 2:
+        raise ConfigError(
+            f"the label audit needs at least 2 rows of each class of '{target}'; the rarest has "
+            f"{rarest}: collect more rows of that class."
+        )
+    raise ConfigError(
+        f"prepare.label_quality.cv_folds is {folds}, but the rarest class of '{target}' has "
+        f"{rarest} rows in the audited sample and each fold needs one: set cv_folds to at most "
+        f"{rarest} in conf/prepare/default.yaml (or `-S prepare.label_quality.cv_folds="
+        f"{rarest}`), or collect more rows of that class."
+    )
+
+
+def main() -> None:
+    """Find conflicting duplicates and suspected label errors; write the review files."""
+    import pandas as pd
+
+    from ..modelling.models import build_pipeline
+    from ..preparation.label_quality import (
+        conflicting_duplicates,
+        detection_scores,
+        label_agreement,
+        label_quality_report,
+        out_of_fold_probabilities,
+        suspected_label_errors,
+        write_suspects_csv,
+    )
+
+    params = load_params()
+    schema = load_schema()
+    cfg = get(params, "prepare.label_quality")
+    target, id_col = schema["target"], schema["id_column"]
+    frame, applied = load_corrected(params, schema)
+    sample = audit_sample(frame, target, int(cfg.get("max_rows", 200_000)), int(cfg["seed"]))
+    y = sample[target].to_numpy(dtype="int8")
+    check_folds(y, int(cfg["cv_folds"]), target)
+    log.info("auditing labels of %d rows (%d-fold out-of-fold probabilities)",
+             len(sample), int(cfg["cv_folds"]))
+
+    conflicts = conflicting_duplicates(sample, feature_columns(schema), target, id_col)
+
+    def make_pipeline():
+        return build_pipeline(
+            schema["numeric"], schema["categorical"], get(params, "prepare.preprocessing"),
+            {"name": "logistic_regression", "params": {"max_iter": 1000}},
+        )
+
+    proba = out_of_fold_probabilities(
+        model_inputs(sample, schema), y, make_pipeline,
+        n_splits=int(cfg["cv_folds"]), seed=int(cfg["seed"]),
+    )
+    suspects = suspected_label_errors(y, proba, sample[id_col].to_numpy())
+    detection = None
+    truth_path = project_root() / RAW_TRUTH
+    if truth_path.exists():
+        truth = pd.read_parquet(truth_path)
+        flipped = truth.loc[truth["label_flipped"].astype(bool), id_col]
+        flipped = flipped[flipped.isin(sample[id_col])]
+        detection = detection_scores(suspects["id"], flipped)
+        log.info("detection vs recorded flips: precision %.2f, recall %.2f",
+                 detection["precision"], detection["recall"])
+    report = label_quality_report(
+        y, suspects, conflicts=conflicts, corrections=applied, detection=detection
+    )
+    if schema.get("second_label"):
+        second = sample[schema["second_label"]]
+        known = second.notna()
+        report["agreement"] = label_agreement(y[known.to_numpy()], second[known].astype(int))
+
+    out = project_root() / OUT_DIR
+    write_suspects_csv(suspects, project_root() / LABEL_SUSPECTS)
+    write_table(out / "conflicting_duplicates.csv", conflicts)
+    write_json(out / "summary.json", report)
+    metrics = {"n_audited": len(sample), "n_suspected": len(suspects),
+               "n_conflicting_rows": len(conflicts)}
+    if detection:
+        metrics.update(detection_precision=detection["precision"],
+                       detection_recall=detection["recall"])
+    write_json(project_root() / metrics_path("labels"), metrics)
+    log.info("%d suspected label errors -> %s (review, then data/corrections.csv)",
+             len(suspects), LABEL_SUSPECTS)
+
+    import mlflow
+
+    from ..core.tracking import stage_run
+
+    with stage_run("labels", params, groups=("prepare",)):
+        mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
+        mlflow.log_artifacts(str(out), "labels")
+
+
+if __name__ == "__main__":
+    run_stage(main, "labels")
