@@ -4,7 +4,7 @@ Runs with the Python of cookiecutter, which usually has neither DVC nor Hydra (p
 venv), so it needs neither: the project ships its DVC configuration (``.dvc/``, Hydra
 composition on), ``dvc repro`` composes ``params.yaml`` in its first stage, and this hook only
 runs ``git init`` and makes the first commit (DVC experiments need one). The project's
-``bootstrap`` module repairs the same steps by hand, idempotently.
+``repair`` command (``<package> repair``) repairs the same steps by hand, idempotently.
 """
 
 from __future__ import annotations

@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import install, project_env, run, template_leftovers
+from helpers import TEMPLATE, install, project_env, run, template_leftovers
 
-# Every file of a default project, by path ({pkg} = the package name), except git's (.git/)
-# and DVC's configuration (.dvc/, checked apart). params.yaml is composed by `dvc repro`.
+# Every file of a default project outside src/ and tests/, by path, except git's (.git/) and
+# DVC's configuration (.dvc/, checked apart). params.yaml is composed by `dvc repro`.
 ALWAYS = [
     ".dvcignore",
     ".gitignore",
@@ -41,106 +41,6 @@ ALWAYS = [
     "docs/synthetic_data.md",
     "dvc.yaml",
     "pyproject.toml",
-    "src/{pkg}/__init__.py",
-    "src/{pkg}/baseline.py",
-    "src/{pkg}/bootstrap.py",
-    "src/{pkg}/charter.py",
-    "src/{pkg}/compose.py",
-    "src/{pkg}/config.py",
-    "src/{pkg}/data/__init__.py",
-    "src/{pkg}/data/profile.py",
-    "src/{pkg}/data/sources.py",
-    "src/{pkg}/data/spec.py",
-    "src/{pkg}/data/synthetic.py",
-    "src/{pkg}/data/validation.py",
-    "src/{pkg}/dataset.py",
-    "src/{pkg}/define.py",
-    "src/{pkg}/deploy.py",
-    "src/{pkg}/errors.py",
-    "src/{pkg}/evaluate.py",
-    "src/{pkg}/features.py",
-    "src/{pkg}/incoming.py",
-    "src/{pkg}/ingest.py",
-    "src/{pkg}/io.py",
-    "src/{pkg}/judgement.py",
-    "src/{pkg}/label_quality.py",
-    "src/{pkg}/labels.py",
-    "src/{pkg}/metrics/__init__.py",
-    "src/{pkg}/metrics/_checks.py",
-    "src/{pkg}/metrics/_report.py",
-    "src/{pkg}/metrics/bootstrap.py",
-    "src/{pkg}/metrics/calibration.py",
-    "src/{pkg}/metrics/compare.py",
-    "src/{pkg}/metrics/discrimination.py",
-    "src/{pkg}/metrics/errors.py",
-    "src/{pkg}/metrics/fairness.py",
-    "src/{pkg}/metrics/intervals.py",
-    "src/{pkg}/metrics/logistic.py",
-    "src/{pkg}/metrics/slices.py",
-    "src/{pkg}/metrics/sorting.py",
-    "src/{pkg}/metrics/summary.py",
-    "src/{pkg}/metrics/table.py",
-    "src/{pkg}/metrics/threshold.py",
-    "src/{pkg}/models.py",
-    "src/{pkg}/monitor.py",
-    "src/{pkg}/monitoring/__init__.py",
-    "src/{pkg}/monitoring/drift.py",
-    "src/{pkg}/monitoring/performance.py",
-    "src/{pkg}/monitoring/reference.py",
-    "src/{pkg}/monitoring/verdict.py",
-    "src/{pkg}/paths.py",
-    "src/{pkg}/plots.py",
-    "src/{pkg}/prepare.py",
-    "src/{pkg}/promote.py",
-    "src/{pkg}/promotion.py",
-    "src/{pkg}/registry.py",
-    "src/{pkg}/report.py",
-    "src/{pkg}/score.py",
-    "src/{pkg}/serve.py",
-    "src/{pkg}/serving.py",
-    "src/{pkg}/splits.py",
-    "src/{pkg}/tracking.py",
-    "src/{pkg}/train.py",
-    "src/{pkg}/validate.py",
-    "tests/conftest.py",
-    "tests/test_advice.py",
-    "tests/test_config.py",
-    "tests/test_constant_model.py",
-    "tests/test_data_profile.py",
-    "tests/test_data_sources.py",
-    "tests/test_data_spec.py",
-    "tests/test_data_synthetic.py",
-    "tests/test_data_as_they_come.py",
-    "tests/test_data_validation.py",
-    "tests/test_evaluate_criteria.py",
-    "tests/test_features.py",
-    "tests/test_io.py",
-    "tests/test_judgement.py",
-    "tests/test_label_detection_synthetic.py",
-    "tests/test_label_quality.py",
-    "tests/test_metrics_bootstrap.py",
-    "tests/test_metrics_calibration.py",
-    "tests/test_metrics_compare.py",
-    "tests/test_metrics_coverage.py",
-    "tests/test_metrics_discrimination.py",
-    "tests/test_metrics_errors.py",
-    "tests/test_metrics_fairness.py",
-    "tests/test_metrics_intervals.py",
-    "tests/test_metrics_logistic_steps.py",
-    "tests/test_metrics_slices.py",
-    "tests/test_metrics_summary.py",
-    "tests/test_metrics_threshold.py",
-    "tests/test_models.py",
-    "tests/test_monitoring_drift.py",
-    "tests/test_monitoring_performance.py",
-    "tests/test_monitoring_reference.py",
-    "tests/test_monitoring_simulation.py",
-    "tests/test_monitoring_verdict.py",
-    "tests/test_pipeline_contract.py",
-    "tests/test_pipeline_e2e.py",
-    "tests/test_promotion.py",
-    "tests/test_serving_checks.py",
-    "tests/test_splits.py",
 ]
 CI_FILES = [".github/workflows/ci.yml"]
 PRE_COMMIT_FILES = [".pre-commit-config.yaml"]
@@ -164,8 +64,18 @@ def baked_files(project: Path) -> set[str]:
     }
 
 
+def code_files(package: str) -> set[str]:
+    """The package's modules and the project's tests: every one the template holds, none other."""
+    template = TEMPLATE / "{{cookiecutter.project_slug}}"
+    return {
+        p.relative_to(template).as_posix().replace("{{cookiecutter.package_name}}", package)
+        for folder in ("src", "tests") for p in (template / folder).rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+
+
 def expected_files(answers: dict[str, str], package: str) -> set[str]:
-    files = {f.format(pkg=package) for f in ALWAYS}
+    files = set(ALWAYS) | code_files(package)
     if answers.get("ci_workflow", "yes") == "yes":
         files |= set(CI_FILES)
     if answers.get("pre_commit", "yes") == "yes":

@@ -177,7 +177,7 @@ def test_hostile_free_text_yields_valid_files_that_keep_it_exactly(tmp_path):
     project = out / "hostile-project"
     parsed = parse_every_file(project)
     assert {"pyproject.toml", "conf/data/own_file.yaml", "conf/mlflow/server.yaml",
-            "conf/project/charter.yaml", "src/hostile_pkg/bootstrap.py"} <= parsed.keys()
+            "conf/project/charter.yaml", "src/hostile_pkg/commands/repair.py"} <= parsed.keys()
     # and each answer reads back exactly where it is data
     name, author, mail = HOSTILE["project_name"], HOSTILE["author_name"], HOSTILE["author_email"]
     description, target = HOSTILE["description"], HOSTILE["own_file_target"]
@@ -191,7 +191,7 @@ def test_hostile_free_text_yields_valid_files_that_keep_it_exactly(tmp_path):
     assert (charter["name"], charter["owner"], charter["problem"]) == (
         name, f"{author} <{mail}>", description)
     assert charter["target_description"].startswith(f"{target} (1 = ")
-    boot = constants(parsed["src/hostile_pkg/bootstrap.py"])
+    boot = constants(parsed["src/hostile_pkg/commands/repair.py"])
     assert (boot["FALLBACK_NAME"], boot["FALLBACK_EMAIL"]) == (author, mail)
     docstring = ast.get_docstring(parsed["src/hostile_pkg/__init__.py"])
     assert docstring.splitlines()[0] == f"{name}: {description}"

@@ -4,7 +4,7 @@
    monitored.
 2. A new batch arrives with concept drift (conf/data/synthetic_clinical.yaml, `batch:`);
    `dvc repro` re-runs only what reads the data, and the monitor says `retrain`.
-3. `python -m <package>.data.incoming accept`, point the monitor at the next batch, `dvc repro`:
+3. `<package> accept`, point the monitor at the next batch, `dvc repro`:
    everything from ingest on re-runs, and the gate compares the new model with the champion on
    the new test rows; the registry agrees with reports/deploy/decision.json.
 
@@ -154,10 +154,10 @@ def test_a_concept_drifted_batch_reruns_only_the_data_stages_and_says_retrain(pr
 def test_accepting_the_batch_retrains_and_the_gate_judges_against_the_champion(project):
     # given the labelled batch accepted into the training data, and the monitor pointed at the
     # next batch (the accepted rows are training data now, no test of the new model)
-    done = run(["python", "-m", f"{PACKAGE}.data.incoming", "accept"], project)
+    done = run([PACKAGE, "accept"], project)
     accepted = project / "data/incoming/batch-001.parquet"
     assert "data/incoming/batch-001.parquet" in done.stdout and accepted.exists()
-    again = run(["python", "-m", f"{PACKAGE}.data.incoming", "accept"], project, check=False)
+    again = run([PACKAGE, "accept"], project, check=False)
     assert again.returncode == 1 and "training data already" in again.stderr, again.stderr
     set_batch(project, seed=NEXT_BATCH_SEED)
     champion_before = alias(project, "champion")

@@ -1,5 +1,5 @@
 """Promotion is deliberate, on a baked project: a queued sweep registers challengers and never
-moves `champion`; `python -m <package>.commands.promote` does, when the gate passes.
+moves `champion`; `<package> promote` does, when the gate passes.
 
 1. `dvc repro`: the first model becomes champion v1.
 2. A queued sweep of two models: two new versions, `champion` still v1, and each experiment's
@@ -59,7 +59,7 @@ def experiment_decisions(project: Path) -> dict[str, dict]:
 
 
 def promote(project: Path, version: int) -> tuple[int, str]:
-    done = run(["python", "-m", f"{PACKAGE}.commands.promote", "--version", str(version)], project,
+    done = run([PACKAGE, "promote", "--version", str(version)], project,
                check=False)
     assert "Traceback" not in done.stderr, done.stderr
     return done.returncode, done.stdout
@@ -105,7 +105,7 @@ def test_a_queued_sweep_registers_challengers_and_leaves_champion(project):
         assert decision["promotion"].startswith(
             f"Registered as challenger version {n}; not promoted because this is an "
             f"experiment (`{name}`)")
-        assert decision["promote_command"] == f"python -m {PACKAGE}.commands.promote --version {n}"
+        assert decision["promote_command"] == f"{PACKAGE} promote --version {n}"
         markdown = mlflow.artifacts.load_text(
             f"runs:/{registered[n].tags['deploy_run_id']}/decision.md")
         head = markdown.split("## Checks")[0]

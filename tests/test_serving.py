@@ -1,8 +1,8 @@
 """Serving and batch scoring of a baked project's champion, end to end.
 
 One project is baked, installed and run (`dvc repro`) once; its champion is then served with
-`python -m <pkg>.commands.serve` (MLflow's scoring app under uvicorn, in-process, on a loopback port) and
-scored in batch with `python -m <pkg>.commands.score`. Predictions must equal the offline ones; bad
+`<pkg> serve` (MLflow's scoring app under uvicorn, in-process, on a loopback port) and
+scored in batch with `<pkg> score`. Predictions must equal the offline ones; bad
 requests and bad files must be refused with a message that says what is wrong, without bringing
 the server down or leaving a partial output behind. Rows the champion was not validated for
 (an unseen category, a value out of the validated range, every feature missing) are refused
@@ -91,7 +91,7 @@ def sample(project: Path, schema: dict, package) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def server(project: Path, decision: dict):
-    """``python -m <pkg>.commands.serve`` (default settings) on a free loopback port; yields the port."""
+    """``<pkg> serve`` (default settings) on a free loopback port; yields the port."""
     yield from serve(project, decision, "serve.log", env=project_env(project))
 
 
@@ -113,7 +113,7 @@ def serve(project: Path, decision: dict, log_name: str, *args: str, env: dict[st
     log_path = project / log_name
     with open(log_path, "w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", f"{PACKAGE}.commands.serve", "--port", str(port), *args], cwd=project,
+            [sys.executable, "-m", PACKAGE, "serve", "--port", str(port), *args], cwd=project,
             env=env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, stopped as a whole
         )
@@ -397,7 +397,7 @@ def test_batch_scoring_writes_one_row_per_input(project, decision, schema, packa
     batch = pd.read_parquet(project / "data/raw/batch.parquet")
     started = datetime.now(UTC).replace(microsecond=0)
     # when it is scored
-    run([sys.executable, "-m", f"{PACKAGE}.commands.score", "data/raw/batch.parquet", "--output",
+    run([PACKAGE, "score", "data/raw/batch.parquet", "--output",
          "scored/out.csv"], project)
     # then there is one row per input, in order, with every documented column
     out = pd.read_csv(project / "scored/out.csv")
@@ -444,7 +444,7 @@ def test_bad_batch_files_fail_with_one_line_and_write_nothing(case, project, sch
     path, column = bad_files(tmp_path / "in", batch, numeric, schema["numeric"][-1])[case]
     output = tmp_path / "out" / "scored.csv"
     # when it is scored
-    done = run([sys.executable, "-m", f"{PACKAGE}.commands.score", str(path), "--output", str(output)],
+    done = run([PACKAGE, "score", str(path), "--output", str(output)],
                project, check=False)
     # then the command fails with one line naming the file (and the column)
     assert done.returncode != 0, done.stdout

@@ -1,7 +1,7 @@
 """Promote a registered model version to ``champion``, deliberately.
 
-    python -m {{ cookiecutter.package_name }}.commands.promote --version N [--force]
-    python -m {{ cookiecutter.package_name }}.commands.promote --experiment NAME [--force]
+    {{ cookiecutter.package_name }} promote --version N [--force]
+    {{ cookiecutter.package_name }} promote --experiment NAME [--force]
 
 Experiments (``dvc exp run``, queued or not) register their model as a version but never move
 ``champion``; their ``reports/deploy/decision.md`` names the version and this command. It runs

@@ -3,7 +3,7 @@
 A freshly generated project needs none of this: it ships ``.dvc/`` and the template's hook
 initialises git, and ``dvc repro`` composes ``params.yaml``. Run it by hand when one of those is
 missing (a copy without ``.git``, a deleted ``.dvc/config``):
-``python -m {{ cookiecutter.package_name }}.commands.repair``. Safe to run twice: each step is
+``{{ cookiecutter.package_name }} repair``. Safe to run twice: each step is
 skipped when already done.
 """
 

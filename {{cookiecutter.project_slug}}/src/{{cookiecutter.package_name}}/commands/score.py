@@ -1,6 +1,6 @@
 """Batch scoring with the champion model.
 
-    python -m {{ cookiecutter.package_name }}.commands.score INPUT.csv|.parquet --output OUT.csv|.parquet
+    {{ cookiecutter.package_name }} score INPUT.csv|.parquet --output OUT.csv|.parquet
 
 Writes the input's id column (if present), P(positive), the decision at the operating threshold
 (chosen by the error analysis and stored on the model version), the model version, the threshold

@@ -1,6 +1,6 @@
 """Serve the champion model over HTTP (bound to 127.0.0.1), in this process.
 
-    python -m {{ cookiecutter.package_name }}.commands.serve [--port 5001] [--host 127.0.0.1] [--workers 1]
+    {{ cookiecutter.package_name }} serve [--port 5001] [--host 127.0.0.1] [--workers 1]
         [--on-bad-row reject|warn] [--max-request-mb 10]
 
 Requests follow MLflow's scoring protocol: ``POST /invocations`` with
