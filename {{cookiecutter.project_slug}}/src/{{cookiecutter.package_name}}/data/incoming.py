@@ -2,8 +2,8 @@
 
 When monitoring says ``retrain`` and the batch's labels are in, accept it:
 
-    python -m {{ cookiecutter.package_name }}.data.incoming accept            # the monitored batch
-    python -m {{ cookiecutter.package_name }}.data.incoming accept --batch new.csv --name 2024-06
+    {{ cookiecutter.package_name }} accept            # the monitored batch
+    {{ cookiecutter.package_name }} accept --batch new.csv --name 2024-06
     dvc repro                            # ingest appends data/incoming/*, the rest follows
 
 Accepted batches are files under ``data/incoming/`` (tracked with git or ``dvc add``): ingest

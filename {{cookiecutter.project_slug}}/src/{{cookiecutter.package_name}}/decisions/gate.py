@@ -165,5 +165,5 @@ def render_decision(decision: dict[str, Any], charter: dict[str, Any]) -> str:
              "## Bias flags", "",
              *([f"- {r}" for r in bias] or ["- No sensitive attribute is audited (charter "
                                             "`sensitive_attributes`)."]), "",
-             "Serve the champion: `python -m {{ cookiecutter.package_name }}.commands.serve`.", ""]
+             "Serve the champion: `{{ cookiecutter.package_name }} serve`.", ""]
     return "\n".join(lines)

@@ -1,6 +1,6 @@
 """Serving the champion over HTTP: MLflow's scoring app, a cap on request bodies, row checks.
 
-``python -m {{ cookiecutter.package_name }}.commands.serve`` builds the app here and runs it under uvicorn
+``{{ cookiecutter.package_name }} serve`` builds the app here and runs it under uvicorn
 in its own process. The app is MLflow's (``mlflow.pyfunc.scoring_server.init``), so the protocol
 is MLflow's: ``POST /invocations`` (``dataframe_split`` / ``dataframe_records`` JSON, CSV or
 Parquet), ``GET /ping``, ``/health`` and ``/version``. Around it:

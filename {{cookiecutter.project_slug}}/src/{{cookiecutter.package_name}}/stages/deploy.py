@@ -16,7 +16,7 @@
 Only ``dvc repro`` moves ``champion``. Under ``dvc exp run`` (``DVC_EXP_NAME`` set: queued,
 swept or in the workspace) the version is registered as ``challenger`` and the gate's verdict
 recorded, but ``champion`` stays: a sweep's members would otherwise race, the last to pass
-winning. ``python -m {{ cookiecutter.package_name }}.commands.promote --version N`` promotes one
+winning. ``{{ cookiecutter.package_name }} promote --version N`` promotes one
 deliberately, re-running this gate against the champion of that moment (see ``promotion.py``,
 which also says why a lone workspace experiment does not promote either). The deploy run keeps
 ``evaluation.json`` for that, and the version's tag ``deploy_run_id`` points at the run.

@@ -6,8 +6,8 @@ from the calibrated probabilities, the real performance when the batch has label
 verdict (``ok``, ``watch``, ``retrain``, ``investigate-data``) with reasons that say which step
 to go back to. ``reports/monitor/history.csv`` keeps one row per batch across runs.
 
-    python -m {{ cookiecutter.package_name }}.stages.monitor                  # the pipeline's batch
-    python -m {{ cookiecutter.package_name }}.stages.monitor --batch new.csv  # any file, labelled or not
+    {{ cookiecutter.package_name }} monitor                  # the pipeline's batch
+    {{ cookiecutter.package_name }} monitor --batch new.csv  # any file, labelled or not
 """
 
 from __future__ import annotations
