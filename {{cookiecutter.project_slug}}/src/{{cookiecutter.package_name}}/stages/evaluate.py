@@ -103,7 +103,8 @@ def main() -> None:
     """Evaluate, judge the charter, write the report and plots, log to MLflow."""
     from ..data.dataset import load_schema
     from ..metrics.summary import evaluate_binary, headline
-    from ..reporting.evaluation_report import next_actions, render_report
+    from ..decisions.advice import next_actions
+    from ..reporting.evaluation_report import render_report
     from ..reporting.figures import plot_curves, plot_groups
 
     params = load_params()
