@@ -1,0 +1,264 @@
+"""DVC sees every file of the package a stage runs, and no other.
+
+``dvc repro`` re-runs a stage only when one of its ``deps`` changed, so a module the stage
+imports but does not list would leave stale results behind, and a listed module it never
+imports re-runs it for nothing. The fast tests walk each stage's imports within the package
+(with ``ast``: imports inside functions count, and importing ``a.b.c`` runs ``a/__init__.py``
+and ``a/b/__init__.py`` too) and compare what they reach with the stage's ``${pkg}`` deps in
+``dvc.yaml``. The slow test checks the walk against DVC itself: after one real run, editing
+each module makes ``dvc status`` report exactly the stages whose imports reach it.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import sys
+from functools import cache
+from pathlib import Path
+
+import pytest
+import yaml
+from test_pipeline_e2e import scratch, sh  # noqa: F401  (scratch: a small copy of the project)
+
+PROJECT = Path(__file__).resolve().parents[1]
+PACKAGE = "{{ cookiecutter.package_name }}"
+PKG_DIR = PROJECT / "src" / PACKAGE
+PKG_VAR = "${pkg}"
+# names a package __init__.py may define besides its docstring: literals nothing reads
+INIT_CONSTANTS = {"__version__"}
+
+
+def rel(path: Path) -> str:
+    """A package file as dvc.yaml spells it (``${pkg}/core/io.py``)."""
+    return f"{PKG_VAR}/{path.relative_to(PKG_DIR).as_posix()}"
+
+
+@cache
+def stages() -> dict:
+    """dvc.yaml's stages, ``${pkg}`` resolved to a path inside the project."""
+    spec = yaml.safe_load((PROJECT / "dvc.yaml").read_text())
+    pkg = next(v["pkg"] for v in spec["vars"] if "pkg" in v)
+    text = yaml.safe_dump(spec["stages"]).replace(PKG_VAR, pkg)
+    return yaml.safe_load(text)
+
+
+def stage_module(stage: dict) -> str:
+    """The module a stage's ``cmd`` runs (``python -m <package>.stages.x``)."""
+    words = stage["cmd"].split()
+    return words[words.index("-m") + 1]
+
+
+def deps(stage: dict) -> list[str]:
+    return [d if isinstance(d, str) else next(iter(d)) for d in stage.get("deps", [])]
+
+
+def outs(stage: dict) -> list[str]:
+    return [o if isinstance(o, str) else next(iter(o))
+            for key in ("outs", "metrics", "plots") for o in stage.get(key, [])]
+
+
+def module_file(dotted: str) -> Path | None:
+    """The file of a module of the package, or None when it is not one."""
+    parts = dotted.split(".")
+    if parts[0] != PACKAGE:
+        return None
+    base = PKG_DIR.joinpath(*parts[1:])
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def dotted_name(path: Path) -> str:
+    parts = path.relative_to(PKG_DIR.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+@cache
+def direct_imports(path: Path) -> frozenset[str]:
+    """Modules of the package that one file imports, anywhere in it."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    package = dotted_name(path)
+    if path.name != "__init__.py":
+        package = package.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                anchor = package.split(".")
+                anchor = anchor[: len(anchor) - node.level + 1]
+                base = ".".join(anchor + ([node.module] if node.module else []))
+            else:
+                base = node.module or ""
+            found.add(base)
+            # `from .pkg import name` imports the submodule pkg.name when there is one
+            found |= {f"{base}.{alias.name}" for alias in node.names
+                      if module_file(f"{base}.{alias.name}") is not None}
+    return frozenset(name for name in found if module_file(name) is not None)
+
+
+def with_parents(dotted: str) -> list[str]:
+    """Importing ``a.b.c`` runs ``a``, ``a.b`` and ``a.b.c``."""
+    parts = dotted.split(".")
+    return [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
+
+
+@cache
+def reached(module: str) -> frozenset[Path]:
+    """Every file of the package that running ``python -m <module>`` executes."""
+    seen: set[Path] = set()
+    todo = with_parents(module)
+    while todo:
+        path = module_file(todo.pop())
+        if path is None or path in seen:
+            continue
+        seen.add(path)
+        for name in direct_imports(path):
+            todo.extend(with_parents(name))
+    return frozenset(seen)
+
+
+def docstring_only(path: Path) -> bool:
+    """True when a file holds a docstring and at most literal INIT_CONSTANTS."""
+    body = ast.parse(path.read_text()).body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]
+    return all(isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+               and [getattr(t, "id", None) for t in node.targets] in ([n] for n in INIT_CONSTANTS)
+               for node in body)
+
+
+def exempt(path: Path) -> bool:
+    """A package ``__init__.py`` that cannot change any result need not be a dep."""
+    return path.name == "__init__.py" and docstring_only(path)
+
+
+def covered(path: Path, stage_deps: list[str]) -> bool:
+    """The file is a dep, or lies in a folder that is one."""
+    return any(path == PROJECT / d or (PROJECT / d) in path.parents for d in stage_deps)
+
+
+def package_deps(stage: dict) -> list[Path]:
+    return [PROJECT / d for d in deps(stage) if (PROJECT / d) == PKG_DIR
+            or PKG_DIR in (PROJECT / d).parents]
+
+
+def covered_files(stage: dict) -> set[Path]:
+    """Every Python file of the package that the stage's deps name."""
+    files = set()
+    for dep in package_deps(stage):
+        files |= set(dep.rglob("*.py")) if dep.is_dir() else {dep}
+    return files
+
+
+def summary(files) -> str:
+    """``core: config errors io; data: dataset`` for a set of package files."""
+    folders: dict[str, list[str]] = {}
+    for path in sorted(files):
+        folder, _, name = path.relative_to(PKG_DIR).as_posix().rpartition("/")
+        folders.setdefault(folder or ".", []).append(name.removesuffix(".py"))
+    return "; ".join(f"{folder}: {' '.join(names)}" for folder, names in folders.items())
+
+
+STAGES = list(stages())
+
+
+def test_every_package_init_that_stages_skip_holds_only_a_docstring():
+    # an __init__.py left out of deps must not be able to change what a stage computes
+    inits = sorted(PKG_DIR.rglob("__init__.py"))
+    assert inits
+    for path in inits:
+        if not docstring_only(path):
+            users = [name for name, stage in stages().items()
+                     if path in reached(stage_module(stage))]
+            assert all(covered(path, deps(stages()[name])) for name in users), (
+                f"{rel(path)} holds code: every stage that imports it must list it")
+    # and the constants it may hold are read by no module of the package
+    for path in PKG_DIR.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                continue
+            name = getattr(node, "attr", None) or getattr(node, "id", None) or getattr(
+                node, "name", None)
+            assert name not in INIT_CONSTANTS, (
+                f"{rel(path)} reads {name}: the __init__.py that defines it must be a dep")
+
+
+def test_no_module_a_stage_runs_imports_by_name():
+    # importlib.import_module("...") and __import__ hide an import from the walk below
+    for name, stage in stages().items():
+        for path in reached(stage_module(stage)):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Call):
+                    func = node.func
+                    called = getattr(func, "attr", None) or getattr(func, "id", None)
+                    assert called not in ("import_module", "__import__"), (
+                        f"stage {name}: {rel(path)}:{node.lineno} imports a module by name")
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_stage_deps_list_exactly_the_package_files_it_runs(name):
+    # given the files of the package that the stage's module reaches through its imports
+    stage = stages()[name]
+    files = reached(stage_module(stage))
+    assert files, f"stage {name}: {stage_module(stage)} is not a module of the package"
+    needed = {path for path in files if not exempt(path)}
+    # when compared with the files its deps name
+    listed = covered_files(stage)
+    missing = sorted(path for path in needed if not covered(path, deps(stage)))
+    extra = sorted(path for path in listed if path not in files)
+    print(f"\n{name}: {len(needed)} files, {len(package_deps(stage))} deps\n  {summary(needed)}")
+    # then every file it runs is listed (else an edit would not re-run it)
+    assert not missing, (f"stage {name} imports files its deps omit; add to dvc.yaml:\n"
+                         + "\n".join(f"      - {rel(path)}" for path in missing))
+    # and every file listed is one it runs (else an edit elsewhere re-runs it for nothing)
+    assert not extra, (f"stage {name}'s deps name files it never imports: "
+                       + ", ".join(rel(path) for path in extra)
+                       + "; list the files it uses instead of their folder")
+
+
+def test_every_dep_exists_or_is_made_by_a_stage():
+    made = {out for stage in stages().values() for out in outs(stage)}
+    for name, stage in stages().items():
+        for dep in deps(stage):
+            made_here = any(dep == out or dep.startswith(f"{out}/") or out.startswith(f"{dep}/")
+                            for out in made)
+            assert (PROJECT / dep).exists() or made_here, (
+                f"stage {name}: dep {dep} neither exists nor is an output of a stage")
+
+
+# ---------------------------------------------------------------------------------------------
+# Slow: DVC agrees with the walk.
+
+
+@pytest.mark.slow
+def test_editing_any_module_changes_exactly_the_stages_that_import_it(scratch):  # noqa: F811
+    # given a project whose whole pipeline ran once
+    sh([sys.executable, "-m", "dvc", "repro", "-q"], scratch)
+    src = scratch / "src" / PACKAGE
+    users: dict[Path, set[str]] = {}
+    for name, stage in stages().items():
+        for path in reached(stage_module(stage)):
+            users.setdefault(path.relative_to(PKG_DIR), set()).add(name)
+    wrong = []
+    for path in sorted(PKG_DIR.rglob("*.py")):
+        relative = path.relative_to(PKG_DIR)
+        target = src / relative
+        original = target.read_bytes()
+        # when one module gets a comment
+        target.write_bytes(original + b"\n# edited\n")
+        try:
+            status = json.loads(sh([sys.executable, "-m", "dvc", "status", "--json"], scratch))
+        finally:
+            target.write_bytes(original)
+        # then dvc reports the stages whose imports reach it (an exempt __init__.py: a subset)
+        changed = set(status)
+        expected = users.get(relative, set())
+        if changed != expected and not (exempt(path) and changed <= expected):
+            wrong.append(f"{relative}: dvc status {sorted(changed)}, imports {sorted(expected)}")
+        print(f"{relative}: {', '.join(sorted(changed)) or '-'}")
+    assert not wrong, "\n".join(wrong)
+    assert json.loads(sh([sys.executable, "-m", "dvc", "status", "--json"], scratch)) == {}
