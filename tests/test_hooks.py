@@ -157,7 +157,7 @@ def test_answers_that_follow_the_rules_pass_the_hook(tmp_path):
          "description": 'Predicts "risk" of C:\\sepsis', "init_git": "no"}, out,
     )
     assert done.returncode == 0, done.stderr
-    assert (out / "sepsis-early-warning-2" / "src" / "sepsis_ews2" / "train.py").exists()
+    assert (out / "sepsis-early-warning-2" / "src" / "sepsis_ews2" / "stages" / "train.py").exists()
 
 
 def test_hostile_free_text_yields_valid_files_that_keep_it_exactly(tmp_path):
