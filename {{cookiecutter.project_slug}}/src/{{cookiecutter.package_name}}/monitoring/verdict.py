@@ -48,9 +48,10 @@ from __future__ import annotations
 import csv
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..core.errors import ConfigError
 from ..core.io import atomic_path
@@ -240,13 +241,352 @@ def _ranking_text(
     return text + ")"
 
 
+class Finding(NamedTuple):
+    """One finding of a rule: the verdict it calls for and its reason.
+
+    A note (``verdict`` ``ok``, the reason starting "note:") is reported and acts on nothing.
+    """
+
+    verdict: str
+    reason: str
+
+
+def _note(text: str) -> Finding:
+    return Finding("ok", f"note: {text}")
+
+
+@dataclass(frozen=True)
+class BatchFacts:
+    """What the rules read of one batch, and the facts that follow from it before any rule.
+
+    Built by :func:`read_batch`; the rules are functions of it and of the thresholds.
+    """
+
+    n: int | None
+    features: Mapping[str, Mapping[str, Any]]
+    # covariate drift weighed by importance: (status, important) -> feature names
+    groups: Mapping[tuple[str, bool], list[str]]
+    prediction: Mapping[str, Any]
+    has_labels: bool
+    flags: Mapping[str, Any]
+    evidence: Mapping[str, Any]
+    observed: Mapping[str, Any]
+    comparison: Mapping[str, Any]
+    reference_observed: Mapping[str, Any]
+    expected_auc_change: float | None
+
+    @property
+    def prediction_status(self) -> str:
+        """``stable``, ``watch`` or ``drift``."""
+        return self.prediction.get("status", "stable")
+
+    @property
+    def covariate_shift(self) -> bool:
+        """Any feature or the predictions drift (moderately or strongly)."""
+        return any(self.groups.values()) or self.prediction_status in ("watch", "drift")
+
+    @property
+    def auc_drop(self) -> bool:
+        """The real AUC fell below the reference's (``assess_performance``'s flag)."""
+        return self.flags.get("auc_drop", False)
+
+    @property
+    def ranking_off(self) -> bool:
+        """The real AUC fell below the AUC the batch's predictions lead one to expect."""
+        return self.flags.get("ranking_off", False)
+
+    @property
+    def slope(self) -> Mapping[str, Any]:
+        """The calibration slope's evidence (estimate, interval, reference)."""
+        return self.evidence.get("slope", {})
+
+    @property
+    def ranking(self) -> Mapping[str, Any]:
+        """The real against the expected AUC's evidence."""
+        return self.evidence.get("ranking", {})
+
+    @property
+    def weakened(self) -> bool:
+        """The slope's whole interval below ``1 - slope_tolerance``."""
+        return _slope_direction(self.flags, self.observed)[0]
+
+    @property
+    def strengthened(self) -> bool:
+        """The slope's whole interval above ``1 + slope_tolerance``."""
+        return _slope_direction(self.flags, self.observed)[1]
+
+    @property
+    def under_confident(self) -> bool:
+        """The slope's interval above 1, beyond the tolerance or not."""
+        return self.strengthened or bool(self.slope.get("under_confident"))
+
+    @property
+    def slope_explained(self) -> bool:
+        """An under-confident slope the covariate drift explains: the ranking holds."""
+        ranking_holds = not self.ranking_off and _reaches_expected(self.ranking)
+        return self.has_labels and self.under_confident and self.covariate_shift and ranking_holds
+
+    @property
+    def oe_at_reference_mix(self) -> Mapping[str, Any]:
+        """Observed over expected events at the reference case mix."""
+        return self.evidence.get("oe_at_reference_mix", {})
+
+    @property
+    def use_reference_mix(self) -> bool:
+        """Under covariate drift the O/E is judged at the reference case mix, when known."""
+        return self.covariate_shift and self.oe_at_reference_mix.get("estimate") is not None
+
+    @property
+    def citl_off_raw(self) -> bool:
+        """O/E off 1 at the batch's own case mix."""
+        return self.flags.get("miscalibrated_in_the_large", False)
+
+    @property
+    def citl_off(self) -> bool:
+        """O/E off 1 where it is judged (the reference case mix under covariate drift)."""
+        if self.use_reference_mix:
+            return self.flags.get("miscalibrated_at_reference_mix", False)
+        return self.citl_off_raw
+
+    @property
+    def citl_explained(self) -> bool:
+        """O/E off at the batch's case mix only: the covariate shift explains it."""
+        return self.citl_off_raw and self.use_reference_mix and not self.citl_off
+
+
+def read_batch(
+    drift_result: Mapping[str, Any],
+    performance_result: Mapping[str, Any],
+    reference: Mapping[str, Any],
+    limits: Any,
+) -> BatchFacts:
+    """The facts the rules read, from ``compute_drift``, ``assess_performance`` and the reference.
+
+    Label evidence (flags, intervals) counts only when the batch has labels.
+    """
+    groups: dict[tuple[str, bool], list[str]] = {
+        (status, key): [] for status in ("drift", "watch") for key in (True, False)
+    }
+    for name, entry in drift_result["features"].items():
+        if entry.get("status") in ("watch", "drift"):
+            key = entry.get("importance", 0.0) >= limits["importance_min"]
+            groups[(entry["status"], key)].append(name)
+    perf = performance_result
+    has_labels = bool(perf.get("has_labels"))
+    return BatchFacts(
+        n=drift_result.get("n"),
+        features=drift_result["features"],
+        groups=groups,
+        prediction=drift_result.get("prediction") or {},
+        has_labels=has_labels,
+        flags=perf.get("flags", {}) if has_labels else {},
+        evidence=perf.get("evidence", {}) if has_labels else {},
+        observed=perf.get("observed", {}),
+        comparison=perf.get("comparison", {}),
+        reference_observed=reference.get("performance", {}).get("observed", {}),
+        expected_auc_change=perf.get("expected_auc_change"),
+    )
+
+
+def data_quality_rule(drift_result: Mapping[str, Any], limits: Any) -> list[Finding]:
+    """``investigate-data``: a schema issue, a missing share up, or unseen categories."""
+    return [Finding("investigate-data", text) for text in _data_quality(drift_result, limits)]
+
+
+def performance_rule(facts: BatchFacts, limits: Any) -> list[Finding]:
+    """``retrain``: the real AUC below the reference's (concept drift by AUC, reference)."""
+    if not facts.auc_drop:
+        return []
+    observed, comparison = facts.observed, facts.comparison
+    ci = comparison.get("auc_change_ci") or [float("nan")] * 2
+    return [Finding("retrain", (
+        f"performance: real AUC {_num(observed.get('auc'))} is below the reference "
+        f"{_num(facts.reference_observed.get('auc'))} (change "
+        f"{_num(comparison.get('auc_change'))}, interval [{_num(ci[0])}, {_num(ci[1])}], "
+        f"tolerance {limits['auc_tolerance']})"
+    ))]
+
+
+def weakened_relation(facts: BatchFacts, limits: Any) -> str | None:
+    """Concept drift, the relation weakened: the slope wholly below ``1 - slope_tolerance``."""
+    if not facts.weakened:
+        return None
+    return (
+        f"calibration slope {_slope_text(facts.slope, facts.observed)} < "
+        f"{1 - limits['slope_tolerance']:.2f} (1 - slope_tolerance"
+        f"{_ref_slope_text(facts.slope)}): the relation weakened"
+    )
+
+
+def degraded_ranking(facts: BatchFacts, limits: Any) -> str | None:
+    """Concept drift by AUC against the expected: the real AUC below the batch's own CBPE."""
+    if not facts.ranking_off:
+        return None
+    return f"{_ranking_text(facts.ranking, facts.observed, limits)}: the ranking degraded"
+
+
+def strengthened_relation(facts: BatchFacts, limits: Any) -> str | None:
+    """Concept drift, the relation strengthened: the slope wholly above ``1 + slope_tolerance``
+    with nothing to explain it (no covariate drift, or a ranking that does not hold)."""
+    if not facts.strengthened or facts.slope_explained:
+        return None
+    context = (
+        "features and predictions stable"
+        if not facts.covariate_shift
+        else f"the ranking does not hold ({_ranking_text(facts.ranking, facts.observed, limits)})"
+    )
+    return (
+        f"calibration slope {_slope_text(facts.slope, facts.observed)} > "
+        f"{1 + limits['slope_tolerance']:.2f} (1 + slope_tolerance"
+        f"{_ref_slope_text(facts.slope)}) with {context}: the relation strengthened"
+    )
+
+
+CONCEPT_PARTS = (weakened_relation, degraded_ranking, strengthened_relation)
+
+
+def concept_drift_rule(facts: BatchFacts, limits: Any) -> list[Finding]:
+    """``retrain``: evidence that P(y | x) changed, one reason listing each part that fired."""
+    parts = [text for part in CONCEPT_PARTS if (text := part(facts, limits)) is not None]
+    if not parts:
+        return []
+    return [Finding("retrain", "concept drift: the relation between features and outcome "
+                               "changed: " + "; ".join(parts))]
+
+
+def prior_drift_rule(facts: BatchFacts, limits: Any, concept: bool) -> list[Finding]:
+    """``retrain``: only the base rate moved (O/E off 1 where judged, and no concept drift)."""
+    if not facts.citl_off or concept:
+        return []
+    observed, evidence = facts.observed, facts.evidence
+    oe_text = f"O/E {_with_interval(evidence.get('oe', {}), observed.get('oe_ratio'), 2)}"
+    context = (
+        "features stable"
+        if not facts.covariate_shift
+        else "beyond what the feature shift explains (O/E at the reference case mix "
+        f"{_with_interval(facts.oe_at_reference_mix, None, 2)})"
+        if facts.use_reference_mix
+        else "beyond what the feature shift explains"
+    )
+    return [Finding("retrain", (
+        f"prior drift: prevalence {_pct(observed.get('prevalence', float('nan')))} vs "
+        f"{_pct(observed.get('mean_predicted', float('nan')))} expected from the calibrated "
+        f"predictions ({oe_text}, tolerance {limits['oe_tolerance']}, reference prevalence "
+        f"{_pct(facts.reference_observed.get('prevalence', float('nan')))}); ranking and "
+        f"calibration slope intact, {context}: recalibrating the intercept may suffice"
+    ))]
+
+
+def _drift_list(facts: BatchFacts, names: list[str]) -> str:
+    return "; ".join(_drift_text(n, facts.features[n]) for n in names)
+
+
+def covariate_drift_rule(facts: BatchFacts, labels_show_health: bool) -> list[Finding]:
+    """Feature drift weighed by importance.
+
+    Strong on an important feature: ``retrain``, or ``watch`` while the labels show the model
+    holding; moderate on an important one or strong on a minor one: ``watch``; moderate on a
+    minor one: a note.
+    """
+    findings = []
+    strong = facts.groups[("drift", True)]
+    if strong and labels_show_health:
+        findings.append(Finding("watch", (
+            f"covariate drift (strong) on important features {_drift_list(facts, strong)}; the "
+            "labels show the model holding (no performance loss, no concept or prior drift), so "
+            "no retrain yet"
+        )))
+    elif strong:
+        findings.append(Finding("retrain", "covariate drift (strong) on important features "
+                                           + _drift_list(facts, strong)))
+    moderate_key, strong_minor = facts.groups[("watch", True)], facts.groups[("drift", False)]
+    if moderate_key:
+        findings.append(Finding("watch", "covariate drift (moderate) on important features "
+                                         + _drift_list(facts, moderate_key)))
+    if strong_minor:
+        findings.append(Finding("watch", "covariate drift (strong) on minor features "
+                                         + _drift_list(facts, strong_minor)))
+    moderate_minor = facts.groups[("watch", False)]
+    if moderate_minor:
+        findings.append(_note("covariate drift (moderate) on minor features "
+                              + _drift_list(facts, moderate_minor)))
+    return findings
+
+
+def prediction_drift_rule(facts: BatchFacts, labels_show_health: bool) -> list[Finding]:
+    """The predictions' distribution moved: strong is ``retrain`` unless the labels show the
+    model holding, moderate (or strong with healthy labels) ``watch``."""
+    status = facts.prediction_status
+    if status not in ("watch", "drift"):
+        return []
+    strong = status == "drift" and not labels_show_health
+    return [Finding("retrain" if strong else "watch",
+                    f"prediction drift ({status}): {_drift_text('p', facts.prediction)}")]
+
+
+def calibration_slope_rule(facts: BatchFacts, limits: Any, concept: bool) -> list[Finding]:
+    """An under-confident slope that is no concept drift.
+
+    Explained by the covariate drift (the ranking holds): ``watch``; within the tolerance: a
+    note. Said after the drift it follows from.
+    """
+    slope, observed = facts.slope, facts.observed
+    if facts.slope_explained and not (facts.auc_drop or concept):
+        return [Finding("watch", (
+            f"calibration slope {_slope_text(slope, observed)} > 1: under-confident, ranking "
+            f"holds ({_ranking_text(facts.ranking, observed, limits, short=True)}): covariate "
+            "drift, not concept drift (the model is too cautious where the features moved"
+            f"{_ref_slope_text(slope, lead='; ')})"
+        ))]
+    if facts.under_confident and not concept and facts.has_labels:
+        return [_note(
+            f"calibration slope {_slope_text(slope, observed)} > 1 (under-confident) but not "
+            f"beyond {1 + limits['slope_tolerance']:.2f} (1 + slope_tolerance)"
+            f"{_ref_slope_text(slope, lead='; ')}"
+        )]
+    return []
+
+
+def calibration_in_the_large_rule(facts: BatchFacts, limits: Any, prior: bool) -> list[Finding]:
+    """A note: O/E off at the batch's case mix, not at the reference's (the shift explains it)."""
+    if not facts.citl_explained or prior:
+        return []
+    oe = _with_interval(facts.evidence.get("oe", {}), facts.observed.get("oe_ratio"), 2)
+    return [_note(
+        f"calibration-in-the-large O/E {oe} is explained by the covariate shift: at the "
+        f"reference case mix O/E {_with_interval(facts.oe_at_reference_mix, None, 2)} "
+        f"(tolerance {limits['oe_tolerance']})"
+    )]
+
+
+def estimated_auc_rule(facts: BatchFacts, limits: Any) -> list[Finding]:
+    """``watch``: the label-free AUC estimate fell by more than ``auc_tolerance``."""
+    change = facts.expected_auc_change
+    if change is None or not change < -limits["auc_tolerance"]:
+        return []
+    return [Finding("watch", "estimated AUC (label-free, assuming calibration) fell by "
+                             f"{_num(-change)}")]
+
+
+def low_power_rule(facts: BatchFacts, limits: Any) -> list[Finding]:
+    """A note: a batch under ``min_batch_size`` rows gives the drift tests little power."""
+    if not (facts.n or 0) < limits["min_batch_size"]:
+        return []
+    return [_note(f"small batch ({facts.n} rows < {limits['min_batch_size']}); drift tests have "
+                  "little power")]
+
+
 def decide(
     drift_result: Mapping[str, Any],
     performance_result: Mapping[str, Any],
     reference: Mapping[str, Any],
     thresholds: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Verdict for one batch (rules in the module docstring).
+    """Verdict for one batch: the named rules' findings, the most severe verdict winning.
+
+    The rules are in the module docstring; the reasons keep this order: data quality,
+    performance, concept drift, prior drift, covariate drift, prediction drift, the calibration
+    findings the covariate drift explains, the label-free AUC estimate, the batch's size.
 
     Args:
         drift_result: Output of ``compute_drift``.
@@ -260,200 +600,45 @@ def decide(
         (the lists and flags behind them).
     """
     limits = resolve_thresholds(thresholds)
-    level = 0
-    reasons: list[str] = []
-
-    def escalate(verdict: str) -> None:
-        nonlocal level
-        level = max(level, VERDICTS.index(verdict))
-
-    quality = _data_quality(drift_result, limits)
-    if quality:
-        escalate("investigate-data")
-        reasons.extend(quality)
-
-    # Covariate drift, weighed by importance: (strength, importance) -> list of features.
-    feats = drift_result["features"]
-    groups: dict[tuple[str, bool], list[str]] = {
-        (status, key): [] for status in ("drift", "watch") for key in (True, False)
-    }
-    for name, entry in feats.items():
-        if entry.get("status") in ("watch", "drift"):
-            key = entry.get("importance", 0.0) >= limits["importance_min"]
-            groups[(entry["status"], key)].append(name)
-    strong = groups[("drift", True)]
-    features_stable = not any(groups.values())
-    prediction = drift_result.get("prediction") or {}
-    prediction_status = prediction.get("status", "stable")
-
-    # Label-based evidence (flags and intervals from assess_performance).
-    perf = performance_result
-    has_labels = bool(perf.get("has_labels"))
-    flags = perf.get("flags", {}) if has_labels else {}
-    evidence = perf.get("evidence", {}) if has_labels else {}
-    observed = perf.get("observed", {})
-    comparison = perf.get("comparison", {})
-    ref_obs = reference.get("performance", {}).get("observed", {})
-    covariate_shift = not features_stable or prediction_status in ("watch", "drift")
-    auc_drop = flags.get("auc_drop", False)
-    ranking_off = flags.get("ranking_off", False)
-    weakened, strengthened = _slope_direction(flags, observed)
-    slope_ev = evidence.get("slope", {})
-    ranking_ev = evidence.get("ranking", {})
-    under_confident = strengthened or bool(slope_ev.get("under_confident"))
-    ranking_holds = not ranking_off and _reaches_expected(ranking_ev)
-    slope_explained = has_labels and under_confident and covariate_shift and ranking_holds
-
-    concept_parts: list[str] = []
-    if weakened:
-        concept_parts.append(
-            f"calibration slope {_slope_text(slope_ev, observed)} < "
-            f"{1 - limits['slope_tolerance']:.2f} (1 - slope_tolerance{_ref_slope_text(slope_ev)})"
-            ": the relation weakened"
-        )
-    if ranking_off:
-        concept_parts.append(f"{_ranking_text(ranking_ev, observed, limits)}: the ranking degraded")
-    if strengthened and not slope_explained:
-        context = (
-            "features and predictions stable"
-            if not covariate_shift
-            else f"the ranking does not hold ({_ranking_text(ranking_ev, observed, limits)})"
-        )
-        concept_parts.append(
-            f"calibration slope {_slope_text(slope_ev, observed)} > "
-            f"{1 + limits['slope_tolerance']:.2f} (1 + slope_tolerance"
-            f"{_ref_slope_text(slope_ev)}) with {context}: the relation strengthened"
-        )
-    concept = bool(concept_parts)
-
-    # Calibration-in-the-large: under covariate drift judged at the reference case mix.
-    mix = evidence.get("oe_at_reference_mix", {})
-    citl_raw = flags.get("miscalibrated_in_the_large", False)
-    use_mix = covariate_shift and mix.get("estimate") is not None
-    citl_off = flags.get("miscalibrated_at_reference_mix", False) if use_mix else citl_raw
-    prior = citl_off and not concept
-    citl_explained = citl_raw and use_mix and not citl_off
-    labels_show_health = has_labels and not (auc_drop or concept or prior)
-
-    if auc_drop:
-        escalate("retrain")
-        ci = comparison.get("auc_change_ci") or [float("nan")] * 2
-        reasons.append(
-            f"performance: real AUC {_num(observed.get('auc'))} is below the reference "
-            f"{_num(ref_obs.get('auc'))} (change {_num(comparison.get('auc_change'))}, "
-            f"interval [{_num(ci[0])}, {_num(ci[1])}], tolerance {limits['auc_tolerance']})"
-        )
-    if concept:
-        escalate("retrain")
-        reasons.append(
-            "concept drift: the relation between features and outcome changed: "
-            + "; ".join(concept_parts)
-        )
-    if prior:
-        escalate("retrain")
-        oe_text = f"O/E {_with_interval(evidence.get('oe', {}), observed.get('oe_ratio'), 2)}"
-        context = (
-            "features stable"
-            if not covariate_shift
-            else "beyond what the feature shift explains (O/E at the reference case mix "
-            f"{_with_interval(mix, None, 2)})"
-            if use_mix
-            else "beyond what the feature shift explains"
-        )
-        reasons.append(
-            f"prior drift: prevalence {_pct(observed.get('prevalence', float('nan')))} vs "
-            f"{_pct(observed.get('mean_predicted', float('nan')))} expected from the calibrated "
-            f"predictions ({oe_text}, tolerance {limits['oe_tolerance']}, reference prevalence "
-            f"{_pct(ref_obs.get('prevalence', float('nan')))}); ranking and calibration slope "
-            f"intact, {context}: recalibrating the intercept may suffice"
-        )
-    # Calibration findings the covariate drift explains: listed after the drift they follow from.
-    calibration: list[str] = []
-    if slope_explained and not (auc_drop or concept):
-        escalate("watch")
-        calibration.append(
-            f"calibration slope {_slope_text(slope_ev, observed)} > 1: under-confident, ranking "
-            f"holds ({_ranking_text(ranking_ev, observed, limits, short=True)}): covariate "
-            "drift, not concept drift (the model is too cautious where the features moved"
-            f"{_ref_slope_text(slope_ev, lead='; ')})"
-        )
-    elif under_confident and not concept and has_labels:
-        calibration.append(
-            f"note: calibration slope {_slope_text(slope_ev, observed)} > 1 (under-confident) "
-            f"but not beyond {1 + limits['slope_tolerance']:.2f} (1 + slope_tolerance)"
-            f"{_ref_slope_text(slope_ev, lead='; ')}"
-        )
-    if citl_explained and not prior:
-        calibration.append(
-            "note: calibration-in-the-large O/E "
-            f"{_with_interval(evidence.get('oe', {}), observed.get('oe_ratio'), 2)} is explained "
-            f"by the covariate shift: at the reference case mix O/E {_with_interval(mix, None, 2)}"
-            f" (tolerance {limits['oe_tolerance']})"
-        )
-
-    if strong:
-        texts = "; ".join(_drift_text(n, feats[n]) for n in strong)
-        if labels_show_health:
-            escalate("watch")
-            reasons.append(
-                f"covariate drift (strong) on important features {texts}; the labels show the "
-                "model holding (no performance loss, no concept or prior drift), so no retrain yet"
-            )
-        else:
-            escalate("retrain")
-            reasons.append(f"covariate drift (strong) on important features {texts}")
-    moderate_key, strong_minor = groups[("watch", True)], groups[("drift", False)]
-    if moderate_key:
-        escalate("watch")
-        texts = "; ".join(_drift_text(n, feats[n]) for n in moderate_key)
-        reasons.append(f"covariate drift (moderate) on important features {texts}")
-    if strong_minor:
-        escalate("watch")
-        texts = "; ".join(_drift_text(n, feats[n]) for n in strong_minor)
-        reasons.append(f"covariate drift (strong) on minor features {texts}")
-    if groups[("watch", False)]:
-        texts = "; ".join(_drift_text(n, feats[n]) for n in groups[("watch", False)])
-        reasons.append(f"note: covariate drift (moderate) on minor features {texts}")
-
-    if prediction_status in ("watch", "drift"):
-        strong_prediction = prediction_status == "drift" and not labels_show_health
-        escalate("retrain" if strong_prediction else "watch")
-        reasons.append(f"prediction drift ({prediction_status}): {_drift_text('p', prediction)}")
-
-    reasons.extend(calibration)
-
-    estimated_change = perf.get("expected_auc_change")
-    if estimated_change is not None and estimated_change < -limits["auc_tolerance"]:
-        escalate("watch")
-        reasons.append(
-            f"estimated AUC (label-free, assuming calibration) fell by {_num(-estimated_change)}"
-        )
-
-    if drift_result.get("n", 0) < limits["min_batch_size"]:
-        reasons.append(
-            f"note: small batch ({drift_result.get('n')} rows < {limits['min_batch_size']}); "
-            "drift tests have little power"
-        )
-    if level == 0 and not any(not r.startswith("note:") for r in reasons):
+    facts = read_batch(drift_result, performance_result, reference, limits)
+    quality = data_quality_rule(drift_result, limits)
+    performance = performance_rule(facts, limits)
+    concept = concept_drift_rule(facts, limits)
+    prior = prior_drift_rule(facts, limits, concept=bool(concept))
+    labels_show_health = facts.has_labels and not (facts.auc_drop or concept or prior)
+    findings = [
+        *quality,
+        *performance,
+        *concept,
+        *prior,
+        *covariate_drift_rule(facts, labels_show_health),
+        *prediction_drift_rule(facts, labels_show_health),
+        *calibration_slope_rule(facts, limits, concept=bool(concept)),
+        *calibration_in_the_large_rule(facts, limits, prior=bool(prior)),
+        *estimated_auc_rule(facts, limits),
+        *low_power_rule(facts, limits),
+    ]
+    reasons = [f.reason for f in findings]
+    verdict = max((f.verdict for f in findings), key=VERDICTS.index, default="ok")
+    if verdict == "ok" and all(r.startswith("note:") for r in reasons):
         reasons.append("no drift, data-quality or performance problem detected")
-
     return {
-        "verdict": VERDICTS[level],
+        "verdict": verdict,
         "reasons": reasons,
         "details": {
-            "data_quality": quality,
+            "data_quality": [f.reason for f in quality],
             "covariate_drift": {
                 f"{status}-{'important' if key else 'minor'}": names
-                for (status, key), names in groups.items()
+                for (status, key), names in facts.groups.items()
             },
-            "prediction_status": prediction_status,
-            "covariate_shift": covariate_shift,
-            "concept_drift": concept,
-            "prior_drift": prior,
-            "slope_explained_by_covariate_shift": slope_explained,
-            "citl_explained_by_covariate_shift": citl_explained,
-            "auc_drop": auc_drop,
-            "ranking_off": ranking_off,
+            "prediction_status": facts.prediction_status,
+            "covariate_shift": facts.covariate_shift,
+            "concept_drift": bool(concept),
+            "prior_drift": bool(prior),
+            "slope_explained_by_covariate_shift": facts.slope_explained,
+            "citl_explained_by_covariate_shift": facts.citl_explained,
+            "auc_drop": facts.auc_drop,
+            "ranking_off": facts.ranking_off,
             "labels_show_health": labels_show_health,
         },
     }
