@@ -32,6 +32,9 @@ MODEL_INFO = f"{MODEL_DIR}/model_info.json"      # MLflow run id, model id and U
 REFERENCE_PROFILE = f"{MODEL_DIR}/reference.json"  # monitoring reference (test split)
 EVALUATION = "reports/evaluate/evaluation.json"  # the full error analysis
 DECISION = "reports/deploy/decision.json"
+# Key of the logged model's metadata holding ``{column: [min, max]}``: train writes it, the
+# server checks request rows against it.
+RANGES_KEY = "validated_ranges"
 
 
 def split_path(name: str) -> str:

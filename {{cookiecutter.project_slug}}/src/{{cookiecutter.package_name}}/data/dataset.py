@@ -80,35 +80,6 @@ def as_model_data(frame: pd.DataFrame, schema: dict[str, Any]):
     return model_inputs(frame, schema), y, ids
 
 
-def load_corrected(params: dict[str, Any], schema: dict[str, Any]) -> tuple[pd.DataFrame, dict]:
-    """The validated data with the reviewed label corrections applied.
-
-    Args:
-        params: the composed parameters.
-        schema: the dataset schema.
-
-    Returns:
-        The corrected table and the counts of corrections applied.
-    """
-    from ..core.paths import CORRECTIONS, VALIDATED
-    from ..preparation.label_quality import apply_corrections, read_corrections
-
-    frame = read_parquet(project_root() / VALIDATED)
-    path = project_root() / CORRECTIONS
-    corrections = read_corrections(path)
-    if len(corrections) and schema.get("id_generated"):
-        from ..core.errors import ConfigError
-
-        raise ConfigError(
-            f"{path} corrects rows by id, but the data has no id column (rows are numbered by "
-            "position, which moves when the file is re-exported): set data.id_column in "
-            "conf/data/ to a stable unique id first."
-        )
-    return apply_corrections(
-        frame, corrections, id_col=schema["id_column"], target=schema["target"], source=str(path)
-    )
-
-
 def check_columns(frame, schema: dict, source: Path):
     """Model inputs in the served types, or a clear error naming the missing/bad column."""
     import pandas as pd

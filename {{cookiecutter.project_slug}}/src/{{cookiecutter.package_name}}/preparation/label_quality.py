@@ -736,6 +736,36 @@ def apply_corrections(
     return out, counts
 
 
+def load_corrected(params: dict[str, Any], schema: dict[str, Any]) -> tuple[pd.DataFrame, dict]:
+    """The validated data with the reviewed label corrections applied.
+
+    Args:
+        params: the composed parameters.
+        schema: the dataset schema.
+
+    Returns:
+        The corrected table and the counts of corrections applied.
+    """
+    from ..core.config import project_root
+    from ..core.io import read_parquet
+    from ..core.paths import CORRECTIONS, VALIDATED
+
+    frame = read_parquet(project_root() / VALIDATED)
+    path = project_root() / CORRECTIONS
+    corrections = read_corrections(path)
+    if len(corrections) and schema.get("id_generated"):
+        from ..core.errors import ConfigError
+
+        raise ConfigError(
+            f"{path} corrects rows by id, but the data has no id column (rows are numbered by "
+            "position, which moves when the file is re-exported): set data.id_column in "
+            "conf/data/ to a stable unique id first."
+        )
+    return apply_corrections(
+        frame, corrections, id_col=schema["id_column"], target=schema["target"], source=str(path)
+    )
+
+
 # -------------------------------------------------------------------------- report
 
 

@@ -33,7 +33,7 @@ from typing import Any
 
 from ..core.config import get
 from ..core.errors import ConfigError
-from ..core.paths import PACKAGE
+from ..core.paths import PACKAGE, RANGES_KEY
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +41,6 @@ ON_BAD_ROW = ("reject", "warn")
 DEFAULT_ON_BAD_ROW = "reject"
 DEFAULT_MAX_REQUEST_MB = 10.0
 MB = 1024 * 1024
-#: Key of the logged model's metadata holding ``{column: [min, max]}`` (see train.py).
-RANGES_KEY = "validated_ranges"
 #: Findings listed in a refusal (its message quotes the first few); warnings are all listed.
 MAX_LISTED = 100
 MAX_QUOTED = 5

@@ -19,7 +19,7 @@ from ..core.config import get, load_params, project_root
 from ..core.errors import ConfigError, run_stage
 from ..core.io import write_json, write_table
 from ..core.paths import LABEL_SUSPECTS, RAW_TRUTH, metrics_path
-from ..data.dataset import feature_columns, load_corrected, load_schema, model_inputs
+from ..data.dataset import feature_columns, load_schema, model_inputs
 
 log = logging.getLogger(__name__)
 OUT_DIR = "reports/labels"
@@ -70,6 +70,7 @@ def main() -> None:
         detection_scores,
         label_agreement,
         label_quality_report,
+        load_corrected,
         out_of_fold_probabilities,
         suspected_label_errors,
         write_suspects_csv,

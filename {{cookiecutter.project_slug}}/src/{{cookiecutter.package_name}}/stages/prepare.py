@@ -15,13 +15,14 @@ from ..core.config import get, load_params, project_root
 from ..core.errors import run_stage
 from ..core.io import write_json, write_table
 from ..core.paths import SPLITS, metrics_path, split_path
-from ..data.dataset import feature_columns, load_corrected, load_schema
+from ..data.dataset import feature_columns, load_schema
 
 log = logging.getLogger(__name__)
 
 
 def main() -> None:
     """Correct, split and check; write ``data/processed/{train,valid,test}.parquet``."""
+    from ..preparation.label_quality import load_corrected
     from ..preparation.splits import STRATEGIES, check_leakage, split
 
     params = load_params()

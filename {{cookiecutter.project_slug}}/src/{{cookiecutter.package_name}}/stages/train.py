@@ -224,7 +224,7 @@ def _serving_metadata() -> dict[str, Any]:
     by ``validate``): the server refuses or flags values outside them (``serving.py``). The
     categories need no copy: the fitted encoders inside the pipeline hold them.
     """
-    from ..serving.app import RANGES_KEY
+    from ..core.paths import RANGES_KEY
 
     ranges = load_schema().get("ranges") or {}
     return {RANGES_KEY: {str(column): list(bounds) for column, bounds in ranges.items()}}
