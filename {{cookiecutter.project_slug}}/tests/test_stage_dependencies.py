@@ -75,29 +75,54 @@ def dotted_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+def imported_from(path: Path, node: ast.ImportFrom) -> str:
+    """The absolute name of the module a ``from ... import`` in a file names."""
+    if not node.level:
+        return node.module or ""
+    package = dotted_name(path).split(".")
+    if path.name != "__init__.py":
+        package = package[:-1]
+    anchor = package[: len(package) - node.level + 1]
+    return ".".join(anchor + ([node.module] if node.module else []))
+
+
 @cache
 def direct_imports(path: Path) -> frozenset[str]:
     """Modules of the package that one file imports, anywhere in it."""
-    tree = ast.parse(path.read_text(), filename=str(path))
-    package = dotted_name(path)
-    if path.name != "__init__.py":
-        package = package.rpartition(".")[0]
     found = set()
-    for node in ast.walk(tree):
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
         if isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                anchor = package.split(".")
-                anchor = anchor[: len(anchor) - node.level + 1]
-                base = ".".join(anchor + ([node.module] if node.module else []))
-            else:
-                base = node.module or ""
+            base = imported_from(path, node)
             found.add(base)
             # `from .pkg import name` imports the submodule pkg.name when there is one
             found |= {f"{base}.{alias.name}" for alias in node.names
                       if module_file(f"{base}.{alias.name}") is not None}
     return frozenset(name for name in found if module_file(name) is not None)
+
+
+@cache
+def names_used_from(path: Path, module: str) -> frozenset[str]:
+    """Names a file takes from a module: ``from module import X`` or ``module.X``."""
+    parent, _, last = module.rpartition(".")
+    bound, names = set(), set()
+    tree = ast.parse(path.read_text(), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            base = imported_from(path, node)
+            for alias in node.names:
+                if base == module:
+                    names.add(alias.name)
+                elif base == parent and alias.name == last:
+                    bound.add(alias.asname or last)
+        elif isinstance(node, ast.Import):
+            bound |= {alias.asname for alias in node.names if alias.name == module and alias.asname}
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                and node.value.id in bound):
+            names.add(node.attr)
+    return frozenset(names)
 
 
 def with_parents(dotted: str) -> list[str]:
