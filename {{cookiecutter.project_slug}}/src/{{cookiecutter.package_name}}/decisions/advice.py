@@ -59,13 +59,8 @@ def bias_action(evaluation: dict[str, Any], verdict) -> str | None:
             "more data for it, or set a per-group threshold with the charter's owner.")
 
 
-def calibration_action(evaluation: dict[str, Any]) -> str | None:
-    """Recalibration advice, only when the slope's interval excludes 1 or the intercept's 0.
-
-    Never advises the recalibration already on (``train.recalibration``): then it names what
-    to try instead.
-    """
-    calibration = evaluation["calibration"]
+def calibration_findings(calibration: dict[str, Any]) -> list[str]:
+    """What is off: the slope's interval excluding 1, the intercept's excluding 0, in words."""
     slope, intercept = calibration["slope"], calibration["intercept"]
     found = []
     if _interval_excludes(slope, 1.0):
@@ -75,14 +70,23 @@ def calibration_action(evaluation: dict[str, Any]) -> str | None:
         how = "too low" if intercept["estimate"] > 0 else "too high"
         found.append(f"calibration intercept {ci(intercept, 2)} excludes 0 (predictions "
                      f"{how} on average)")
-    if not found:
-        return None
-    model = evaluation.get("model") or {}
+    return found
+
+
+def recalibration_advice(finding: str, model: dict[str, Any]) -> str:
+    """What to do about ``finding``, given the recalibration on and the validation rows.
+
+    Never advises the recalibration already on (``train.recalibration``): then it names what
+    to try instead; isotonic only with ``ISOTONIC_MIN_ROWS`` validation rows or more.
+
+    Args:
+        finding: the calibration findings, joined (:func:`calibration_findings`).
+        model: the evaluation's ``model`` section (``recalibration``, ``n_valid_rows``).
+    """
     method = model.get("recalibration") or "none"
     n_valid = model.get("n_valid_rows")
     enough = n_valid is not None and n_valid >= ISOTONIC_MIN_ROWS
     rows = f"{n_valid:,} validation rows" if n_valid is not None else "the validation rows"
-    finding = "; ".join(found)
     if method == "none":
         isotonic = (f"or `isotonic`, which the {rows} can support" if enough else
                     f"or isotonic with {ISOTONIC_MIN_ROWS:,}+ validation rows" if n_valid is None
@@ -104,12 +108,60 @@ def calibration_action(evaluation: dict[str, Any]) -> str | None:
             "test splits come from the same population (step 3).")
 
 
+def calibration_action(evaluation: dict[str, Any]) -> str | None:
+    """Recalibration advice, only when the slope's interval excludes 1 or the intercept's 0."""
+    found = calibration_findings(evaluation["calibration"])
+    if not found:
+        return None
+    return recalibration_advice("; ".join(found), evaluation.get("model") or {})
+
+
+def constant_action(evaluation: dict[str, Any]) -> str | None:
+    """A model that predicts a constant ranks no one: how to give it room to learn."""
+    if not is_constant(evaluation):
+        return None
+    name = (evaluation.get("model") or {}).get("model_name") or "<name>"
+    return ("The model predicts a constant, so it ranks no one: give it room to learn in "
+            f"conf/model/{name}.yaml (e.g. a smaller min_samples_leaf, more iterations), check "
+            "that the features carry signal (reports/data/), or try "
+            "`dvc exp run -S model=logistic_regression` (step 4).")
+
+
+def slice_action(evaluation: dict[str, Any]) -> str | None:
+    """The weakest slice (the first listed, by Brier score), with the overall Brier to compare."""
+    slices = (evaluation.get("slices") or {}).get("slices") or []
+    if not slices:
+        return None
+    top = slices[0]
+    return (f"Weakest slice `{top['slice']}` ({top['share']:.0%} of rows): Brier "
+            f"{ci(top['brier'])} vs {evaluation['slices']['overall']['brier']:.3f} overall. "
+            "Collect or relabel data there, or add a feature that explains it.")
+
+
+def labels_action(evaluation: dict[str, Any]) -> str | None:
+    """The most confident errors whose labels the label audit suspects, counted."""
+    errors = evaluation["errors"]
+    suspected = sum(1 for e in errors["false_positives"] + errors["false_negatives"]
+                    if e.get("suspected"))
+    if not suspected:
+        return None
+    return (f"{suspected} of the most confident errors have labels the label audit suspects: "
+            "review them in reports/labels/suspects.csv and record decisions in "
+            "data/corrections.csv (step 3).")
+
+
+PROCEED = "All criteria met and nothing flagged: proceed to deploy (step 6)."
+
+
 def next_actions(evaluation: dict[str, Any], charter: dict[str, Any],
                  cfg: dict[str, Any], deploy_cfg: dict[str, Any] | None = None) -> list[str]:
     """Concrete next steps derived from the findings, most important first.
 
     Each names the number and interval that triggered it; the criteria, baseline comparisons
-    and bias flags are judged by the deploy gate's rules (``judgement``).
+    and bias flags are judged by the deploy gate's rules (``judgement``). The order: a constant
+    model, the criteria, the comparisons and bias flags the gate refuses, calibration, the bias
+    flags it lets pass, the weakest slice, suspected labels, the comparisons it passes; else
+    :data:`PROCEED`.
 
     Args:
         evaluation: the evaluation with ``criteria`` judged.
@@ -120,52 +172,21 @@ def next_actions(evaluation: dict[str, Any], charter: dict[str, Any],
     """
     from ..decisions.judgement import baseline_verdicts, bias_verdicts
 
-    actions = []
-    if is_constant(evaluation):
-        name = (evaluation.get("model") or {}).get("model_name") or "<name>"
-        actions.append(
-            "The model predicts a constant, so it ranks no one: give it room to learn in "
-            f"conf/model/{name}.yaml (e.g. a smaller min_samples_leaf, more iterations), check "
-            "that the features carry signal (reports/data/), or try "
-            "`dvc exp run -S model=logistic_regression` (step 4)."
-        )
-    actions += criteria_action(evaluation, deploy_cfg)
     comparisons = list(baseline_verdicts(evaluation, deploy_cfg).values())
     bias = bias_verdicts(evaluation, charter)
-    # what the gate refuses first, then the rest
-    for verdict in [v for v in comparisons if not v.passed]:
-        actions.append(comparison_action(verdict))
-    for verdict in [v for v in bias if v.blocks]:
-        actions.append(bias_action(evaluation, verdict))
-    calibration = calibration_action(evaluation)
-    if calibration:
-        actions.append(calibration)
-    for verdict in [v for v in bias if v.flagged and not v.blocks]:
-        actions.append(bias_action(evaluation, verdict))
-    slices = evaluation.get("slices", {}).get("slices", [])[:1]
-    for top in slices:
-        actions.append(
-            f"Weakest slice `{top['slice']}` ({top['share']:.0%} of rows): Brier "
-            f"{ci(top['brier'])} vs {evaluation['slices']['overall']['brier']:.3f} overall. "
-            "Collect or relabel data there, or add a feature that explains it."
-        )
-    suspected = sum(
-        1 for e in evaluation["errors"]["false_positives"] + evaluation["errors"]["false_negatives"]
-        if e.get("suspected")
-    )
-    if suspected:
-        actions.append(
-            f"{suspected} of the most confident errors have labels the label audit suspects: "
-            "review them in reports/labels/suspects.csv and record decisions in "
-            "data/corrections.csv (step 3)."
-        )
-    for verdict in [v for v in comparisons if v.passed]:
-        action = comparison_action(verdict)
-        if action:
-            actions.append(action)
-    if not actions:
-        actions.append("All criteria met and nothing flagged: proceed to deploy (step 6).")
-    return actions
+    actions = [
+        constant_action(evaluation),
+        *criteria_action(evaluation, deploy_cfg),
+        # what the gate refuses first, then the rest
+        *[comparison_action(v) for v in comparisons if not v.passed],
+        *[bias_action(evaluation, v) for v in bias if v.blocks],
+        calibration_action(evaluation),
+        *[bias_action(evaluation, v) for v in bias if v.flagged and not v.blocks],
+        slice_action(evaluation),
+        labels_action(evaluation),
+        *[comparison_action(v) for v in comparisons if v.passed],
+    ]
+    return [a for a in actions if a] or [PROCEED]
 
 
 # sklearn's guidance: isotonic recalibration overfits well under ~1,000 calibration rows
