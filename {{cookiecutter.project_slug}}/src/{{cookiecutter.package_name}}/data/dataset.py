@@ -68,7 +68,9 @@ def load_split(name: str, schema: dict[str, Any]) -> tuple[pd.DataFrame, np.ndar
     return as_model_data(read_parquet(project_root() / split_path(name)), schema)
 
 
-def as_model_data(frame: pd.DataFrame, schema: dict[str, Any]):
+def as_model_data(
+    frame: pd.DataFrame, schema: dict[str, Any]
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """A prepared table as ``(X, y, ids)``.
 
     Args:
@@ -80,7 +82,7 @@ def as_model_data(frame: pd.DataFrame, schema: dict[str, Any]):
     return model_inputs(frame, schema), y, ids
 
 
-def check_columns(frame, schema: dict, source: Path):
+def check_columns(frame: pd.DataFrame, schema: dict[str, Any], source: Path) -> pd.DataFrame:
     """Model inputs in the served types, or a clear error naming the missing/bad column."""
     import pandas as pd
 

@@ -155,7 +155,7 @@ def _draw_codes(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
         Array of shape (n_rows, n_levels); each row sums to 1.
     """
     cum = np.cumsum(probs, axis=1)[:, :-1]
-    u = rng.random(probs.shape[0])
+    u = rng.random(int(probs.shape[0]))
     return (u[:, None] >= cum).sum(axis=1).astype(np.int8)
 
 
@@ -406,8 +406,8 @@ def _generate(
     period_start = BATCH_START if is_batch else TRAIN_START
     dates = (period_start + days.astype("timedelta64[D]")).astype("datetime64[us]")
 
-    def cat(codes: np.ndarray, levels: tuple[str, ...]) -> pd.Categorical:
-        return pd.Categorical.from_codes(codes, categories=list(levels))
+    def cat(codes: np.ndarray, levels: tuple[str, ...]) -> pd.Categorical[str]:
+        return pd.Categorical.from_codes(codes, categories=pd.Index(list(levels)))
 
     label = (clean ^ flipped).astype(np.int8)
     data = pd.DataFrame(

@@ -7,6 +7,7 @@ check for new rows to score: it returns findings instead of raising.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -216,7 +217,7 @@ def _examples(df: pd.DataFrame, spec: DataSpec, column: str, rows: Iterable[Any]
     for row in list(rows)[:MAX_EXAMPLES]:
         value = df.at[row, column] if column in df.columns else None
         value = value.item() if isinstance(value, np.generic) else value  # no 'np.float32(..)'
-        who = f"{id_col}={df.at[row, id_col]}" if id_col else f"row {row}"
+        who = f"{id_col}={df.at[row, id_col]!s}" if id_col else f"row {row}"
         parts.append(f"{who}: {value!r}")
     return ", ".join(parts)
 
@@ -344,8 +345,8 @@ def _findings_from_pandera(
             )
         )
     rest = failure_cases[failure_cases["check"] != "column_in_dataframe"]
-    for (col, check), group in rest.groupby(["column", "check"], sort=False, dropna=False):
-        col = str(col)
+    for (key, check), group in rest.groupby(["column", "check"], sort=False, dropna=False):
+        col = str(key)
         rows = [r for r in dict.fromkeys(group["index"].tolist()) if r is not None]
         s = df[col]
         if check == "not_nullable":
@@ -569,7 +570,7 @@ def check_scoring_frame(
     if len(df) == 0:
         return [Finding(None, "non_empty", "the frame to score has no rows")]
     df = df.reset_index(drop=True)
-    known = dict(spec.categories)
+    known: dict[str, Sequence[str]] = dict(spec.categories)
     if known_categories:
         known.update({k: [_label_key(v) for v in vs] for k, vs in known_categories.items()})
     findings: list[Finding] = []
@@ -733,7 +734,7 @@ def check_rows(
                 ", ..." if len(levels) > MAX_SHOWN_LEVELS else ""
             )
             for row in np.flatnonzero(bad):
-                value = _plain(s.iat[row])
+                value = _plain(s.iat[int(row)])
                 found.append(RowFinding(
                     int(row), col, "unseen_category", value,
                     f"row {row}, column '{col}': {value!r} is not a category the model was "

@@ -46,7 +46,7 @@ _DIFFERENCE_BINS = 2000
 
 def paired_delong(
     model: SortedScores, reference: SortedScores, labels: np.ndarray, alpha: float = 0.05
-) -> dict[str, float]:
+) -> dict[str, float | None]:
     """AUC difference with the paired DeLong standard error, Wald interval and p-value.
 
     Args:
@@ -56,7 +56,8 @@ def paired_delong(
         alpha: miss rate of the two-sided interval.
 
     Returns:
-        ``{"estimate", "lo", "hi", "se", "p_value", "model", "reference"}``.
+        ``{"estimate", "lo", "hi", "se", "p_value", "model", "reference"}`` (estimate and
+        bounds None when undefined).
     """
     positive = labels == 1
     v10_model, v01_model = placement_values(model)

@@ -133,19 +133,24 @@ def rate_se(rates: np.ndarray, trials: np.ndarray) -> np.ndarray:
         return np.where(n > 0, np.sqrt(q * (1.0 - q) / n), np.nan)
 
 
-def _largest_range(values: np.ndarray, parts: list[slice], se: np.ndarray):
+def _largest_range(
+    values: np.ndarray, parts: list[slice], se: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Largest max-minus-min over the parts (last axis) and the SE of the pair attaining it."""
-    best = best_se = None
+    best: np.ndarray | None = None
+    best_se: np.ndarray | None = None
     for part in parts:
         block = values[..., part]
         spread = block.max(axis=-1) - block.min(axis=-1)
         errors = se[part]
         pair_se = np.hypot(errors[block.argmax(axis=-1)], errors[block.argmin(axis=-1)])
-        if best is None:
+        if best is None or best_se is None:
             best, best_se = spread, pair_se
         else:
             wider = spread > best
             best, best_se = np.where(wider, spread, best), np.where(wider, pair_se, best_se)
+    if best is None or best_se is None:
+        raise ValueError("_largest_range needs at least one part.")
     return best, best_se
 
 
@@ -239,9 +244,9 @@ def gap_interval(
         ``(lo, hi)`` with ``0 <= lo <= gap <= hi <= 1``; NaN without draws or without a part
         holding two groups.
     """
-    if (trials is None) == (standard_errors is None):
+    sizes = trials if standard_errors is None else standard_errors
+    if sizes is None or (trials is not None and standard_errors is not None):
         raise ValueError("gap_interval needs exactly one of trials and standard_errors.")
-    sizes = trials if trials is not None else standard_errors
     values, scales, parts = [], [], []
     start = 0
     for part_values, part_scale in zip(estimates, sizes, strict=True):
@@ -266,7 +271,7 @@ def gap_interval(
     se = errors_at(est)
     z = z_value(alpha)
     gap, gap_se = _largest_range(est, parts, se)
-    hi = float(min(gap + z * gap_se, 1.0))
+    hi = float(np.minimum(gap + z * gap_se, 1.0))
     normal = rng.standard_normal((int(n_draws), est.shape[0]))
     rank = int(np.ceil((1.0 - alpha) * (n_draws + 1))) - 1  # the draws' (1 - alpha) quantile
 

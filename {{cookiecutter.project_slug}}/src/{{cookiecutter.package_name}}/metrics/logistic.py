@@ -84,7 +84,9 @@ def fit_logistic(
     eta = np.empty(y.shape[0])
     working = np.empty(y.shape[0])
     scratch = np.empty(y.shape[0])
-    previous, step, loglik_before = None, None, -np.inf
+    previous: np.ndarray | None = None
+    step = np.zeros(n_coef)  # the last Newton step, halved while it lowers the log-likelihood
+    loglik_before = -np.inf
     for iteration in range(1, max_iter + 1):
         for _ in range(_MAX_HALVINGS + 1):
             _linear_predictor(coef, columns, offset, eta, scratch)
@@ -130,7 +132,8 @@ def fit_logistic(
 _MAX_HALVINGS = 30
 
 
-def _linear_predictor(coef, columns, offset, eta: np.ndarray, scratch: np.ndarray) -> None:
+def _linear_predictor(coef: np.ndarray, columns: Sequence[np.ndarray | None],
+                      offset: np.ndarray | None, eta: np.ndarray, scratch: np.ndarray) -> None:
     """Write ``offset + sum_j coef_j * columns_j`` into ``eta``."""
     eta.fill(0.0)
     if offset is not None:
@@ -143,7 +146,8 @@ def _linear_predictor(coef, columns, offset, eta: np.ndarray, scratch: np.ndarra
             eta += scratch
 
 
-def _log_likelihood(y, eta: np.ndarray, weights, scratch: np.ndarray) -> float:
+def _log_likelihood(y: np.ndarray, eta: np.ndarray, weights: np.ndarray | None,
+                    scratch: np.ndarray) -> float:
     """``sum w (y eta - log(1 + exp(eta)))``, the Bernoulli log-likelihood (``scratch`` reused)."""
     np.logaddexp(0.0, eta, out=scratch)
     np.subtract(np.multiply(y, eta), scratch, out=scratch)

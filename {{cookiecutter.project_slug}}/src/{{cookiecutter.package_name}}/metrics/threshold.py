@@ -27,13 +27,14 @@ def confusion_counts(scores: SortedScores, threshold: float) -> dict[str, int]:
     Returns:
         ``{"tp", "fp", "tn", "fn"}`` as ints.
     """
-    tp, fp = scores.counts_at_or_above(threshold)
-    tp, fp = int(tp), int(fp)
+    tp_at, fp_at = scores.counts_at_or_above(threshold)
+    tp, fp = int(tp_at), int(fp_at)
     return {"tp": tp, "fp": fp, "tn": scores.n_neg - fp, "fn": scores.n_pos - tp}
 
 
 def net_benefit(
-    tp: np.ndarray | float, fp: np.ndarray | float, n: np.ndarray | float, threshold: np.ndarray
+    tp: np.ndarray | float, fp: np.ndarray | float, n: np.ndarray | float,
+    threshold: np.ndarray | float,
 ) -> np.ndarray:
     """Net benefit ``TP/n - FP/n * t / (1 - t)`` (Vickers & Elkin 2006), vectorised.
 

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
 from ..core.io import atomic_path
 
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+    from numpy.typing import NDArray
 
-def positive_probability(model, X):
+
+def positive_probability(model: Any, X: pd.DataFrame) -> NDArray[np.float64]:
     """P(y = 1) for each row of ``X``."""
     return model.predict_proba(X)[:, 1]
 
 
-def save_skops(model, path) -> list[str]:
+def save_skops(model: Any, path: Path) -> list[str]:
     """Save with skops atomically; return the types a loader must trust (our own functions).
 
     Args:
@@ -24,7 +32,7 @@ def save_skops(model, path) -> list[str]:
     return sio.get_untrusted_types(file=path)
 
 
-def load_skops(path, trusted: list[str]):
+def load_skops(path: Path, trusted: list[str]) -> Any:
     """Load a model this project saved, trusting only the types recorded when it was saved.
 
     Args:

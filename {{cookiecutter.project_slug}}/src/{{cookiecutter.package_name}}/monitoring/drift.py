@@ -273,7 +273,7 @@ def compute_drift(
         entry["status"] = entry["effect_level"] if significant else "stable"
 
     scored = {k: v["psi"] for k, v in features.items() if "psi" in v}
-    worst = max(scored, key=scored.get) if scored else None
+    worst = max(scored, key=lambda name: scored[name]) if scored else None
     summary = {
         "n_drift": sum(v["status"] == "drift" for v in features.values()),
         "n_watch": sum(v["status"] == "watch" for v in features.values()),

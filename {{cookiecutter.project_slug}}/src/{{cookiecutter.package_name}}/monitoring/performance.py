@@ -63,7 +63,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from statistics import NormalDist
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
@@ -183,11 +183,10 @@ def observed_performance(y: np.ndarray, p: np.ndarray, confidence: float = 0.95)
     citl_sd = math.sqrt(float(np.sum(p * (1.0 - p))))
     citl_z = (events - expected_events) / citl_sd if citl_sd > 0 else float("nan")
     oe_low, oe_high = normal_interval(events, citl_sd, alpha)
-    slope = None if slope_fit is None else float(slope_fit.coef[1])
-    slope_se = None if slope_fit is None else float(slope_fit.se[1])
-    slope_ci = (
-        None if slope_fit is None else [float(b) for b in normal_interval(slope, slope_se, alpha)]
-    )
+    slope = slope_se = slope_ci = None
+    if slope_fit is not None:
+        slope, slope_se = float(slope_fit.coef[1]), float(slope_fit.se[1])
+        slope_ci = [float(b) for b in normal_interval(slope, slope_se, alpha)]
     slope_p = (
         _two_sided_p((slope - 1.0) / slope_se)
         if slope is not None and slope_se is not None and slope_se > 0
@@ -332,7 +331,8 @@ def _interval(estimate: float | None, se: float | None, alpha: float) -> list[fl
     return [float(low), float(high)]
 
 
-def _finite(value: Any) -> bool:
+def _finite(value: Any) -> TypeGuard[float]:
+    """Whether ``value`` is a finite number (not None, NaN or infinite)."""
     return value is not None and math.isfinite(float(value))
 
 
@@ -345,12 +345,15 @@ def _reference_logits(reference: Mapping[str, Any]) -> np.ndarray | None:
 
 
 def _evidence(
-    observed: Mapping[str, Any],
+    observed: dict[str, Any],
     comparison: Mapping[str, Any],
     reference: Mapping[str, Any],
     limits: Mapping[str, Any],
 ) -> dict[str, dict[str, Any]]:
-    """Estimates and intervals (at ``confidence``) behind the label flags."""
+    """Estimates and intervals (at ``confidence``) behind the label flags.
+
+    Also records ``oe_at_reference_mix`` in ``observed``.
+    """
     from ..metrics.logistic import expit
 
     alpha = 1.0 - float(limits["confidence"])

@@ -567,8 +567,8 @@ def label_agreement(
         term_corr = (po * pe - 2 * pe + po) ** 2
         var = (term_diag + term_off - term_corr) / (n * (1 - pe) ** 4)
         se = math.sqrt(max(float(var), 0.0))
-        low, high = normal_interval(kappa, se, 1.0 - confidence)
-        low, high = max(-1.0, float(low)), min(1.0, float(high))
+        wald_low, wald_high = normal_interval(kappa, se, 1.0 - confidence)
+        low, high = max(-1.0, float(wald_low)), min(1.0, float(wald_high))
 
     return {
         "n": n,
@@ -794,13 +794,14 @@ def label_quality_report(
     y_ser = pd.Series(np.asarray(y))
     n_rows = len(y_ser)
     class_counts = {str(k): int(v) for k, v in y_ser.value_counts().sort_index().items()}
-    by_label = suspects["given_label"].value_counts().sort_index() if len(suspects) else []
+    by_label = suspects["given_label"].value_counts().sort_index().to_dict() if len(suspects) \
+        else {}
     report: dict[str, Any] = {
         "n_rows": n_rows,
         "class_counts": class_counts,
         "n_suspected": len(suspects),
         "suspected_fraction": len(suspects) / n_rows if n_rows else 0.0,
-        "suspected_by_given_label": {str(k): int(v) for k, v in dict(by_label).items()},
+        "suspected_by_given_label": {str(k): int(v) for k, v in by_label.items()},
         "n_conflicting_rows": 0 if conflicts is None else len(conflicts),
         "n_conflict_groups": (
             0 if conflicts is None else int(conflicts[DUPLICATE_GROUP_COL].nunique())
