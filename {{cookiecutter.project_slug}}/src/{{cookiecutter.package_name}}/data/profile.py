@@ -134,23 +134,18 @@ def _association(x: pd.Series, y: pd.Series, numeric: bool) -> dict[str, Any]:
 def profile(df: pd.DataFrame, spec: DataSpec) -> dict[str, Any]:
     """Summarise ``df`` as described by ``spec``.
 
-    Parameters
-    ----------
-    df
-        Frame (validated or raw); the target is mapped to 0/1 with ``spec.positive_label``.
-    spec
-        Data description; only its columns present in ``df`` are profiled.
+    Args:
+        df: Frame (validated or raw); the target is mapped to 0/1 with ``spec.positive_label``.
+        spec: Data description; only its columns present in ``df`` are profiled.
 
-    Returns
-    -------
-    dict
+    Returns:
         JSON-serialisable: ``dataset``, ``n_rows``, ``n_columns``, ``target`` (n, positives,
-        prevalence), ``columns`` (per column: dtype, count, n_missing, missing_share, n_unique,
-        and mean/std/min/max/q05..q95 or top categories with count and share),
-        ``prevalence_by_group`` (per sensitive attribute and level: n, positives, prevalence),
-        ``target_association`` (per feature: point-biserial r with p-value, or Cramér's V and
-        the prevalence spread across levels with at least 20 rows), plus ``time`` (min/max)
-        and ``groups`` (count and sizes) when the spec has those columns.
+        prevalence), ``columns`` (per column: dtype, count, n_missing, missing_share, n_unique, and
+        mean/std/min/max/q05..q95 or top categories with count and share), ``prevalence_by_group``
+        (per sensitive attribute and level: n, positives, prevalence), ``target_association`` (per
+        feature: point-biserial r with p-value, or Cramér's V and the prevalence spread across
+        levels with at least 20 rows), plus ``time`` (min/max) and ``groups`` (count and sizes) when
+        the spec has those columns.
     """
     y = to_binary(df[spec.target], spec.positive_label) if spec.target in df.columns else None
     numeric_cols = set(spec.numeric)
@@ -305,18 +300,12 @@ def plot_profile(
     ``target_association.png`` (point-biserial r / Cramér's V per feature) and, when the spec
     has sensitive attributes, ``prevalence_by_group.png``.
 
-    Parameters
-    ----------
-    profile_or_df
-        Result of :func:`profile`, or a frame to profile first.
-    spec
-        Data description.
-    out_dir
-        Directory for the PNGs (created if needed).
+    Args:
+        profile_or_df: Result of :func:`profile`, or a frame to profile first.
+        spec: Data description.
+        out_dir: Directory for the PNGs (created if needed).
 
-    Returns
-    -------
-    list of pathlib.Path
+    Returns:
         The files written.
     """
     prof = profile_or_df if isinstance(profile_or_df, dict) else profile(profile_or_df, spec)

@@ -147,12 +147,9 @@ class _Chunk:
 def _draw_codes(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
     """Draw one category code per row from row-wise probabilities.
 
-    Parameters
-    ----------
-    rng
-        Random generator.
-    probs
-        Array of shape (n_rows, n_levels); each row sums to 1.
+    Args:
+        rng: Random generator.
+        probs: Array of shape (n_rows, n_levels); each row sums to 1.
     """
     cum = np.cumsum(probs, axis=1)[:, :-1]
     u = rng.random(int(probs.shape[0]))
@@ -168,16 +165,12 @@ def _draw_codes_n(rng: np.random.Generator, probs: np.ndarray, n: int) -> np.nda
 def _draw_features(rng: np.random.Generator, n: int, covariate_shift: float, n_days: int) -> _Chunk:
     """Draw the complete (not yet missing) features of ``n`` patients.
 
-    Parameters
-    ----------
-    rng
-        Random generator for this chunk's features.
-    n
-        Number of rows.
-    covariate_shift
-        Drift strength in standard deviations of the affected features (0 = training).
-    n_days
-        Length of the admission period in days.
+    Args:
+        rng: Random generator for this chunk's features.
+        n: Number of rows.
+        covariate_shift: Drift strength in standard deviations of the affected features (0 =
+            training).
+        n_days: Length of the admission period in days.
     """
     site = _draw_codes_n(rng, SITE_PROBS, n)
     days = rng.integers(0, n_days, size=n, dtype=np.int32)
@@ -236,12 +229,9 @@ def _coefficients(concept_shift: float) -> dict[str, float]:
 def _logit_without_intercept(x: _Chunk, concept_shift: float) -> np.ndarray:
     """Site and insurance effects plus the (possibly shrunk) clinical signal f(x).
 
-    Parameters
-    ----------
-    x
-        Complete features of a chunk.
-    concept_shift
-        Concept-drift strength applied to the coefficients.
+    Args:
+        x: Complete features of a chunk.
+        concept_shift: Concept-drift strength applied to the coefficients.
     """
     c = _coefficients(concept_shift)
     signal = (
@@ -273,12 +263,9 @@ def intercept_for(prevalence: float, concept_shift: float = 0.0) -> float:
 
     Solved once on a fixed calibration sample, so it does not depend on ``n`` or ``seed``.
 
-    Parameters
-    ----------
-    prevalence
-        Wanted expected share of clean positive labels, in (0, 1).
-    concept_shift
-        Concept-drift strength of the coefficients the intercept is solved for.
+    Args:
+        prevalence: Wanted expected share of clean positive labels, in (0, 1).
+        concept_shift: Concept-drift strength of the coefficients the intercept is solved for.
     """
     from scipy.optimize import brentq
 
@@ -449,24 +436,17 @@ def generate(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Generate the synthetic_clinical training data and its ground truth.
 
-    Parameters
-    ----------
-    n
-        Number of patients (rows).
-    seed
-        Random seed; the same ``(n, seed, label_noise, prevalence)`` gives the same frames.
-    label_noise
-        Probability that a row's label is flipped (symmetric noise), in [0, 0.5).
-    prevalence
-        Expected share of *clean* positive labels (mean true risk). The observed label
-        prevalence is ``prevalence * (1 - 2 * label_noise) + label_noise``.
+    Args:
+        n: Number of patients (rows).
+        seed: Random seed; the same ``(n, seed, label_noise, prevalence)`` gives the same frames.
+        label_noise: Probability that a row's label is flipped (symmetric noise), in [0, 0.5).
+        prevalence: Expected share of *clean* positive labels (mean true risk). The observed label
+            prevalence is ``prevalence * (1 - 2 * label_noise) + label_noise``.
 
-    Returns
-    -------
-    data, truth
-        ``data`` has the id, site, admission_date, features and the target ``readmitted``
-        (0/1); ``truth`` has ``patient_id``, ``true_risk``, ``label_flipped``, ``clean_label``
-        and ``weak_signal_subgroup``, row-aligned with ``data``.
+    Returns:
+        ``(data, truth)``: ``data`` has the id, site, admission_date, features and the target
+        ``readmitted`` (0/1); ``truth`` has ``patient_id``, ``true_risk``, ``label_flipped``,
+        ``clean_label`` and ``weak_signal_subgroup``, row-aligned with ``data``.
     """
     return _generate(n, seed, _STREAM_TRAIN, label_noise, prevalence)
 
@@ -485,30 +465,21 @@ def generate_batch(
 
     Ids are ``10**12 + seed * 10**9 + row`` and never collide with training ids (1..n).
 
-    Parameters
-    ----------
-    n
-        Number of rows (at most 10**9).
-    seed
-        Random seed of the batch (independent of the training stream for the same number).
-    covariate_shift
-        Moves the generating means of age, bmi and log-creatinine by this many standard
-        deviations and a share ``0.15 * covariate_shift`` of admissions from elective to
-        emergency; features that depend on age or bmi follow. P(y | x) is unchanged.
-    prior_shift
-        Added to the intercept of the true logit (log-odds), changing prevalence only.
-    concept_shift
-        Moves the coefficients toward ``CONCEPT_DRIFT_COEFFICIENTS`` (1 = fully drifted); the
-        intercept is re-solved so prevalence stays near ``prevalence``; X is unchanged.
-    label_noise
-        Share of flipped labels, as in :func:`generate`.
-    prevalence
-        Clean-label prevalence of the reference model, as in :func:`generate`.
+    Args:
+        n: Number of rows (at most 10**9).
+        seed: Random seed of the batch (independent of the training stream for the same number).
+        covariate_shift: Moves the generating means of age, bmi and log-creatinine by this many
+            standard deviations and a share ``0.15 * covariate_shift`` of admissions from elective
+            to emergency; features that depend on age or bmi follow. P(y | x) is unchanged.
+        prior_shift: Added to the intercept of the true logit (log-odds), changing prevalence only.
+        concept_shift: Moves the coefficients toward ``CONCEPT_DRIFT_COEFFICIENTS`` (1 = fully
+            drifted); the intercept is re-solved so prevalence stays near ``prevalence``; X is
+            unchanged.
+        label_noise: Share of flipped labels, as in :func:`generate`.
+        prevalence: Clean-label prevalence of the reference model, as in :func:`generate`.
 
-    Returns
-    -------
-    data, truth
-        Same columns as :func:`generate`.
+    Returns:
+        ``(data, truth)``: Same columns as :func:`generate`.
     """
     return _generate(
         n,

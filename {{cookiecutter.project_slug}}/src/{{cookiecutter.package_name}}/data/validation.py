@@ -47,18 +47,12 @@ _HINTS = {
 class Finding:
     """One rule failure (validation) or finding (scoring check).
 
-    Attributes
-    ----------
-    column
-        Column concerned, or None for frame-level rules.
-    rule
-        Rule name, e.g. ``numeric_type``.
-    detail
-        What is wrong, with up to five offending row ids and values.
-    level
-        ``"error"`` or ``"warning"``.
-    n_rows
-        Number of offending rows (0 when the rule is not row-wise).
+    Attributes:
+        column: Column concerned, or None for frame-level rules.
+        rule: Rule name, e.g. ``numeric_type``.
+        detail: What is wrong, with up to five offending row ids and values.
+        level: ``"error"`` or ``"warning"``.
+        n_rows: Number of offending rows (0 when the rule is not row-wise).
     """
 
     column: str | None
@@ -143,12 +137,9 @@ def check_known_labels(s: pd.Series, known: Iterable[str], source: str) -> None:
 def to_binary(s: pd.Series, positive_label: Any) -> pd.Series:
     """Float Series: 1.0 where ``s`` equals ``positive_label``, 0.0 elsewhere, NaN if missing.
 
-    Parameters
-    ----------
-    s
-        Label column (any dtype; 1, 1.0 and '1' count as the same label).
-    positive_label
-        Value meaning the positive class.
+    Args:
+        s: Label column (any dtype; 1, 1.0 and '1' count as the same label).
+        positive_label: Value meaning the positive class.
     """
     keys = _label_keys(s)
     return (keys == _label_key(positive_label)).astype("float64").where(keys.notna())
@@ -264,10 +255,8 @@ def _target_problem(s: pd.Series, positive_label: Any) -> str | None:
 def build_schema(spec: DataSpec) -> Any:
     """Pandera ``DataFrameSchema`` with one named check per rule of ``spec``.
 
-    Parameters
-    ----------
-    spec
-        Data description.
+    Args:
+        spec: Data description.
     """
     import pandera.pandas as pa
 
@@ -458,27 +447,19 @@ def validate(df: pd.DataFrame, spec: DataSpec, *, source: str) -> pd.DataFrame:
     ``spec.max_missing_share``; the target has no missing values and exactly two classes, one
     of them ``spec.positive_label``; ids are present and unique; time values parse as dates.
 
-    Parameters
-    ----------
-    df
-        Raw frame (e.g. from :func:`read_table`).
-    spec
-        Data description.
-    source
-        Name of the source or file, repeated in every failure line.
+    Args:
+        df: Raw frame (e.g. from :func:`read_table`).
+        spec: Data description.
+        source: Name of the source or file, repeated in every failure line.
 
-    Returns
-    -------
-    pandas.DataFrame
-        Copy with a fresh RangeIndex; target as int64 0/1 (1 = positive label); second label
-        as float64 0/1 with NaN; numeric features as float64; categorical features and
-        non-numeric sensitive columns as ``category`` with text categories; the time column as
-        datetime. Other columns are passed through unchanged.
+    Returns:
+        Copy with a fresh RangeIndex; target as int64 0/1 (1 = positive label); second label as
+        float64 0/1 with NaN; numeric features as float64; categorical features and non-numeric
+        sensitive columns as ``category`` with text categories; the time column as datetime. Other
+        columns are passed through unchanged.
 
-    Raises
-    ------
-    DataValidationError
-        Listing every failure, one line each.
+    Raises:
+        DataValidationError: Listing every failure, one line each.
     """
     from pandera.errors import SchemaErrors
 
@@ -558,14 +539,10 @@ def check_scoring_frame(
     someone should look): unseen categories, values out of range, too many missing values,
     duplicated ids. The target is not required.
 
-    Parameters
-    ----------
-    df
-        Frame to score.
-    spec
-        Spec of the training data.
-    known_categories
-        Categories seen in training per column; defaults to ``spec.categories``.
+    Args:
+        df: Frame to score.
+        spec: Spec of the training data.
+        known_categories: Categories seen in training per column; defaults to ``spec.categories``.
     """
     if len(df) == 0:
         return [Finding(None, "non_empty", "the frame to score has no rows")]
@@ -647,18 +624,12 @@ MAX_SHOWN_LEVELS = 10
 class RowFinding:
     """One row a model was not validated for, found by :func:`check_rows`.
 
-    Attributes
-    ----------
-    row
-        Position of the row in the frame (0 = first).
-    column
-        Column at fault, or None when the whole row is (``all_missing``).
-    rule
-        ``unseen_category``, ``range`` or ``all_missing``.
-    value
-        The offending value (None for ``all_missing``).
-    detail
-        One sentence naming the row, the column and the value, and what to do.
+    Attributes:
+        row: Position of the row in the frame (0 = first).
+        column: Column at fault, or None when the whole row is (``all_missing``).
+        rule: ``unseen_category``, ``range`` or ``all_missing``.
+        value: The offending value (None for ``all_missing``).
+        detail: One sentence naming the row, the column and the value, and what to do.
     """
 
     row: int
@@ -700,20 +671,13 @@ def check_rows(
     Columns absent from ``df``, and values that are not numbers, are left to the model's
     signature, which rejects them with its own message.
 
-    Parameters
-    ----------
-    df
-        Rows to check (the model's input columns).
-    features
-        The model's input columns, in order.
-    ranges
-        ``(min, max)`` per numeric column.
-    known_categories
-        The levels the model was fitted on, per categorical column.
+    Args:
+        df: Rows to check (the model's input columns).
+        features: The model's input columns, in order.
+        ranges: ``(min, max)`` per numeric column.
+        known_categories: The levels the model was fitted on, per categorical column.
 
-    Returns
-    -------
-    list of RowFinding
+    Returns:
         Sorted by row, then by the column order of ``features``; empty when every row is fine.
     """
     df = df.reset_index(drop=True)
