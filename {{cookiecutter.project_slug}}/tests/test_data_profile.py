@@ -28,7 +28,7 @@ def frame() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def prof(frame) -> dict:
+def prof(frame: pd.DataFrame) -> dict:
     return profile(frame, SPEC)
 
 

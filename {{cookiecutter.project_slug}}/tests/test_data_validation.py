@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from {{ cookiecutter.package_name }}.data.sources import read_table
-from {{ cookiecutter.package_name }}.data.spec import SYNTHETIC_CLINICAL_SPEC, spec_from_config
+from {{ cookiecutter.package_name }}.data.spec import SYNTHETIC_CLINICAL_SPEC, DataSpec, spec_from_config
 from {{ cookiecutter.package_name }}.data.synthetic import generate
 from {{ cookiecutter.package_name }}.data.validation import (
     DataValidationError,
@@ -24,7 +24,7 @@ def clean() -> pd.DataFrame:
     return generate(2000, seed=11)[0]
 
 
-def _errors(df: pd.DataFrame, spec=SPEC) -> DataValidationError:
+def _errors(df: pd.DataFrame, spec: DataSpec = SPEC) -> DataValidationError:
     with pytest.raises(DataValidationError) as info:
         validate(df, spec, source=SOURCE)
     return info.value
@@ -80,7 +80,7 @@ def _corrupt(clean: pd.DataFrame, case: str) -> pd.DataFrame:
         df["creatinine"] = df["creatinine"].astype(object)
         df.loc[[5, 9], "creatinine"] = ["high", "1,2"]
     elif case == "duplicate ids":
-        df.loc[7, "patient_id"] = df.loc[2, "patient_id"]
+        df.loc[[7], "patient_id"] = df.loc[[2], "patient_id"].to_numpy()
     elif case == "out of range":
         df.loc[4, "systolic_bp"] = 1200.0
     elif case == "unknown category":

@@ -189,7 +189,7 @@ TINY_LABELS = np.array([0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1])
 
 
 @pytest.fixture(scope="module")
-def datasets(noisy_problem) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def datasets(noisy_problem: dict) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """(labels coded 0..k-1, out-of-fold probabilities) of several problems.
 
     synthetic: the noisy problem (5,000 rows, 5% known flips). imbalanced: 20,000 rows, ~6%

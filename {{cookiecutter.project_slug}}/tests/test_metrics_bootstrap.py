@@ -101,7 +101,7 @@ def test_table_bootstrap_spread_matches_a_row_level_poisson_bootstrap():
     order = np.argsort(-p)
     ys, ps = y[order].astype(float), p[order]
     ece_bins = np.searchsorted(edges, ps, side="right")
-    slow = {"ap": [], "brier": [], "ece": []}
+    slow: dict[str, list[float]] = {"ap": [], "brier": [], "ece": []}
     for _ in range(500):
         w = rng.poisson(1.0, y.size).astype(float)
         tp, predicted = np.cumsum(w * ys), np.cumsum(w)

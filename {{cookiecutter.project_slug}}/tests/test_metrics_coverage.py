@@ -81,7 +81,7 @@ def test_poisson_bootstrap_interval_covers_the_population_brier_score():
             rng=rng,
         )
         lo, hi = percentile_interval(samples["brier"], 0.05)
-        hits += lo <= truth <= hi
+        hits += int(lo <= truth <= hi)
     # then it covers the truth 93%-97% of the time
     assert LOW <= hits / repetitions <= HIGH
 

@@ -1,6 +1,7 @@
 """Drift statistics checked against hand computations and scipy."""
 
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -48,7 +49,7 @@ def test_psi_end_to_end_on_reference_quartiles():
     assert result["features"]["x"]["psi"] == pytest.approx(0.228218, abs=1e-6)
 
 
-def _numeric_reference(n_ref: int, seed: int = 0):
+def _numeric_reference(n_ref: int, seed: int = 0) -> tuple[pd.DataFrame, dict[str, Any]]:
     rng = np.random.default_rng(seed)
     X = pd.DataFrame({"x": rng.normal(size=n_ref)})
     return X, build_reference(X, np.full(n_ref, 0.5), None, numeric=["x"], categorical=[])

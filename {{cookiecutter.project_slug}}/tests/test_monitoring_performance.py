@@ -22,7 +22,7 @@ from {{ cookiecutter.package_name }}.monitoring.performance import (
 from {{ cookiecutter.package_name }}.monitoring.reference import build_reference
 
 
-def _tied_scores(n: int, seed: int):
+def _tied_scores(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     p = np.round(rng.beta(2, 5, size=n), 1)  # rounding creates many ties
     y = (rng.random(n) < p).astype(float)

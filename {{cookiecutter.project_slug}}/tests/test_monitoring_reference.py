@@ -15,7 +15,7 @@ from {{ cookiecutter.package_name }}.monitoring.reference import (
 )
 
 
-def _reference_data(n: int = 4000, seed: int = 0):
+def _reference_data(n: int = 4000, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     X = pd.DataFrame({"x": rng.normal(size=n), "noise": rng.normal(size=n)})
     X.loc[rng.random(n) < 0.05, "x"] = np.nan

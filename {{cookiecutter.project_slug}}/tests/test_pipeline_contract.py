@@ -45,7 +45,7 @@ def test_every_file_a_stage_names_is_one_of_its_deps_or_outs():
              if name.isupper() and isinstance(value, str) and "/" in value}
     assert {"RAW_DATA", "SCHEMA", "MODEL_PREDICTIONS", "DECISION"} <= files.keys()
     for stage_name, stage in stages().items():
-        named = set()
+        named: set[str] = set()
         for path in reached(stage_module(stage)):
             named |= names_used_from(path, f"{paths.PACKAGE}.core.paths") & files.keys()
         # then each is a dep of the stage (or inside one), or something the stage writes

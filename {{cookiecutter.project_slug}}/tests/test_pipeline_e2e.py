@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -29,7 +30,7 @@ def sh(args: list[str], cwd: Path) -> str:
     return done.stdout
 
 
-def shrink(path: Path, **changes) -> None:
+def shrink(path: Path, **changes: Any) -> None:
     """Rewrite a conf file with some keys changed (comments are lost; it is a scratch copy)."""
     cfg = yaml.safe_load(path.read_text())
     for dotted, value in changes.items():

@@ -152,7 +152,7 @@ def docstring_only(path: Path) -> bool:
     if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
         body = body[1:]
     return all(isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
-               and [getattr(t, "id", None) for t in node.targets] in ([n] for n in INIT_CONSTANTS)
+               and [getattr(t, "id", None) for t in node.targets] in [[n] for n in INIT_CONSTANTS]
                for node in body)
 
 
@@ -179,7 +179,7 @@ def covered_files(stage: dict) -> set[Path]:
     return files
 
 
-def summary(files) -> str:
+def summary(files: set[Path]) -> str:
     """``core: config errors io; data: dataset`` for a set of package files."""
     folders: dict[str, list[str]] = {}
     for path in sorted(files):
