@@ -98,39 +98,35 @@ def test_unreadable_parquet_is_reported(tmp_path):
         read_table(path)
 
 
-def test_load_dataset_dispatches_on_source(tmp_path, breast):
+def test_load_dataset_dispatches_on_source(tmp_path, breast, compose_settings):
     # synthetic: rows, seed and truth
-    data, truth = load_dataset({"source": "synthetic_clinical", "n_rows": 300, "seed": 2})
+    synthetic = compose_settings("data=synthetic_clinical").data
+    data, truth = load_dataset(synthetic.model_copy(update={"n_rows": 300, "seed": 2}))
     assert len(data) == 300 and truth is not None and len(truth) == 300
     # breast cancer: no truth
-    bc, none = load_dataset({"source": "breast_cancer"})
+    bc, none = load_dataset(compose_settings("data=breast_cancer").data)
     assert none is None and len(bc) == 569
     # own file: read from data.path
     path = tmp_path / "own.csv"
     breast.head(50).to_csv(path, index=False)
-    own, _ = load_dataset({"source": "own_file", "path": str(path)})
+    own_file = compose_settings("data=own_file").data
+    own, _ = load_dataset(own_file.model_copy(update={"path": str(path)}))
     assert len(own) == 50
-    with pytest.raises(ValueError, match="unknown data.source 'excel'"):
-        load_dataset({"source": "excel"})
-    with pytest.raises(ValueError, match="data.path is not set"):
-        load_dataset({"source": "own_file", "path": None})
 
 
-def test_load_batch_for_each_source(tmp_path, breast):
-    cfg = {
-        "source": "synthetic_clinical",
-        "batch": {"n_rows": 400, "seed": 3, "covariate_shift": 0.5},
-    }
+def test_load_batch_for_each_source(tmp_path, breast, compose_settings):
+    synthetic = compose_settings("data=synthetic_clinical").data
+    cfg = synthetic.model_copy(update={"batch": synthetic.batch.model_copy(
+        update={"n_rows": 400, "seed": 3, "covariate_shift": 0.5})})
     batch, truth = load_batch(cfg)
     assert len(batch) == 400 and batch["patient_id"].min() > 10**12 and truth is not None
+    own_file = compose_settings("data=own_file").data
     with pytest.raises(ValueError, match="data.batch_path is not set"):
-        load_batch({"source": "own_file", "path": "x.csv", "batch_path": None})
+        load_batch(own_file.model_copy(update={"path": "x.csv", "batch_path": None}))
     path = tmp_path / "new.parquet"
     breast.head(20).drop(columns="malignant").to_parquet(path)
-    own_batch, _ = load_batch({"source": "own_file", "batch_path": str(path)})
+    own_batch, _ = load_batch(own_file.model_copy(update={"batch_path": str(path)}))
     assert "malignant" not in own_batch.columns and len(own_batch) == 20
-    with pytest.raises(ValueError, match="concept_shift is only available"):
-        load_batch({"source": "breast_cancer", "batch": dict(concept_shift=1.0)})
 
 
 def test_breast_cancer_batch_shift_prior_and_ids(breast):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from {{ cookiecutter.package_name }}.core.settings import ModelSettings
 from {{ cookiecutter.package_name }}.data.spec import SYNTHETIC_CLINICAL_SPEC as SPEC
 from {{ cookiecutter.package_name }}.data.synthetic import generate
 from {{ cookiecutter.package_name }}.modelling.models import build_pipeline
@@ -11,10 +12,8 @@ from {{ cookiecutter.package_name }}.preparation.label_quality import (
     suspected_label_errors,
 )
 
-PREP = {"numeric_imputation": "median", "missing_indicators": True, "scaling": "standard"}
 
-
-def test_detection_finds_flipped_labels_far_above_chance():
+def test_detection_finds_flipped_labels_far_above_chance(settings):
     # given generated data with 5% of labels flipped at recorded rows
     data, truth = generate(n=8000, seed=11, label_noise=0.05)
     y = data[SPEC.target].to_numpy()
@@ -23,8 +22,9 @@ def test_detection_finds_flipped_labels_far_above_chance():
         features[column] = features[column].astype(object)
 
     def make_pipeline():
-        return build_pipeline(list(SPEC.numeric), list(SPEC.categorical), PREP,
-                              {"name": "logistic_regression", "params": {"max_iter": 1000}})
+        return build_pipeline(list(SPEC.numeric), list(SPEC.categorical),
+                              settings.prepare.preprocessing,
+                              ModelSettings(name="logistic_regression", params={"max_iter": 1000}))
 
     # when the label audit runs as the labels stage does
     proba = out_of_fold_probabilities(features, y, make_pipeline, n_splits=5, seed=0)

@@ -35,6 +35,7 @@ import pytest
 import yaml
 from threadpoolctl import threadpool_limits
 
+from {{ cookiecutter.package_name }}.core.settings import ModelSettings, PreprocessingSettings
 from {{ cookiecutter.package_name }}.data.dataset import model_inputs
 from {{ cookiecutter.package_name }}.data.synthetic import (
     CATEGORICAL_FEATURES,
@@ -88,12 +89,13 @@ def deployed():
     )
     X_train, y_train = model_inputs(parts["train"], SCHEMA), parts["train"][TARGET].to_numpy()
     X_test, y_test = model_inputs(parts["test"], SCHEMA), parts["test"][TARGET].to_numpy()
-    model_cfg, _ = adapt_to_size(conf(f"model/{default_model_name()}.yaml"), len(X_train))
+    model_cfg, _ = adapt_to_size(ModelSettings(**conf(f"model/{default_model_name()}.yaml")),
+                                 len(X_train))
     with threadpool_limits(limits=1):
         model = build_pipeline(
             SCHEMA["numeric"],
             SCHEMA["categorical"],
-            prepare["preprocessing"],
+            PreprocessingSettings(**prepare["preprocessing"]),
             model_cfg,
             int(conf("train/default.yaml")["seed"]),
         ).fit(X_train, y_train)

@@ -30,15 +30,13 @@ PASSABLE = {"auc": {"min": 0.5}}      # charter criteria every model here meets
 UNREACHABLE = {"auc": {"min": 0.99}}  # ... and none does
 
 
-def _params(project_root: Path) -> dict:
-    """The project's own deploy and evaluate settings (the gate's rules as shipped), a fast
-    bootstrap, and a local store."""
-    conf = project_root / "conf"
-    deploy = yaml.safe_load((conf / "deploy/default.yaml").read_text())
-    evaluate = yaml.safe_load((conf / "evaluate/default.yaml").read_text())
-    return {"mlflow": {"tracking_uri": "local", "experiment_name": "promotion-tests"},
-            "deploy": {**deploy, "registered_model_name": NAME},
-            "evaluate": {**evaluate, "n_bootstrap": 50}}
+def _params(composed: dict) -> dict:
+    """The project's own settings (the gate's rules as shipped), a fast bootstrap, and a local
+    store."""
+    return {**composed,
+            "mlflow": {"tracking_uri": "local", "experiment_name": "promotion-tests"},
+            "deploy": {**composed["deploy"], "registered_model_name": NAME},
+            "evaluate": {**composed["evaluate"], "n_bootstrap": 50}}
 
 
 def _table(n: int, seed: int) -> pd.DataFrame:
@@ -84,7 +82,7 @@ def _weak():
 class Registry:
     """The project's registry, and a way to add versions as ``deploy`` records them."""
 
-    def __init__(self, client, params: dict, root: Path, train: pd.DataFrame,
+    def __init__(self, client, params, root: Path, train: pd.DataFrame,
                  test: pd.DataFrame):
         self.client, self.params, self.root, self.train, self.test = (
             client, params, root, train, test)
@@ -124,7 +122,7 @@ def champion_line(outcome, version: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def registry(tmp_path_factory, project_root):
+def registry(tmp_path_factory, project_root, compose_params):
     """A project directory (params, schema, test split) with its MLflow store; five versions:
 
     * ``weak``: sees x2 only, from the workspace's ``dvc repro``;
@@ -135,9 +133,11 @@ def registry(tmp_path_factory, project_root):
     import mlflow
     from mlflow import MlflowClient
 
+    from {{ cookiecutter.package_name }}.core.settings import validate_params
     from {{ cookiecutter.package_name }}.core.tracking import connect
 
-    params = _params(project_root)
+    params = _params(compose_params())
+    settings = validate_params(params, project_root / "conf")
     root = tmp_path_factory.mktemp("project")
     (root / "dvc.yaml").write_text("stages: {}\n")
     (root / "params.yaml").write_text(yaml.safe_dump(params))
@@ -153,9 +153,9 @@ def registry(tmp_path_factory, project_root):
             patch.delenv(variable, raising=False)
         patch.setenv("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
         config.project_root.cache_clear()
-        experiment_id = connect(params)   # sqlite:///<root>/mlflow.db, as the stages use it
+        experiment_id = connect(settings.mlflow)   # sqlite:///<root>/mlflow.db, as stages use it
         mlflow.set_experiment(experiment_id=experiment_id)
-        store = Registry(MlflowClient(), params, root, _table(1500, seed=1), test)
+        store = Registry(MlflowClient(), settings, root, _table(1500, seed=1), test)
         store.versions["weak"] = store.add(_weak(), experiment="workspace", criteria=PASSABLE)
         store.versions["strong"] = store.add(_strong(), experiment="exp-a", criteria=PASSABLE)
         store.versions["strong_again"] = store.add(_strong(), experiment="exp-a",

@@ -14,17 +14,17 @@ import pandas as pd
 import pytest
 
 from {{ cookiecutter.package_name }}.core.errors import ConfigError
+from {{ cookiecutter.package_name }}.core.settings import ModelSettings, ServeSettings
 from {{ cookiecutter.package_name }}.data.validation import check_rows
 from {{ cookiecutter.package_name }}.modelling.models import build_pipeline
 from {{ cookiecutter.package_name }}.serving.app import (
     RANGES_KEY,
     CheckedModel,
     ModelKnowledge,
-    ServeSettings,
     ServingMiddleware,
     encoder_categories,
     logged_ranges,
-    settings_from_params,
+    with_overrides,
 )
 
 FEATURES = ("age", "bmi", "sex")
@@ -117,7 +117,7 @@ def test_columns_absent_or_not_numbers_are_left_to_the_signature():
 
 
 @pytest.fixture(scope="module")
-def fitted():
+def fitted(settings):
     """A small pipeline of the project's own preprocessing, fitted on hand-made rows."""
     frame = pd.DataFrame({
         "age": [30.0, 40.0, 50.0, 60.0, 35.0, 45.0, 55.0, 65.0],
@@ -126,8 +126,8 @@ def fitted():
     y = np.array([0, 1, 0, 1, 0, 1, 1, 0])
     # three copies: enough rows of each class for the calibrator's cross-validation
     frame, y = pd.concat([frame] * 3, ignore_index=True), np.tile(y, 3)
-    pipeline = build_pipeline(["age"], ["smoker"], {"scaling": "standard"},
-                              {"name": "logistic_regression", "params": {}}, seed=0)
+    pipeline = build_pipeline(["age"], ["smoker"], settings.prepare.preprocessing,
+                              ModelSettings(name="logistic_regression", params={}), seed=0)
     return pipeline.fit(frame, y), frame, y
 
 
@@ -158,25 +158,29 @@ def test_the_ranges_are_read_from_the_model_metadata():
 # ---------------------------------------------------------------------------- settings
 
 
-def test_settings_default_to_reject_and_10_mb_when_params_have_no_serve_group():
-    assert settings_from_params({}) == ServeSettings("reject", 10.0)
+def test_settings_come_from_conf_serve(settings):
+    # given conf/serve/default.yaml as shipped, then a bad row is refused, bodies up to 10 MB
+    assert settings.serve == ServeSettings(on_bad_row="reject", max_request_mb=10.0)
+    assert settings.serve.max_bytes == 10 * 1024 * 1024
 
 
-def test_settings_come_from_the_serve_group_and_the_command_line_wins():
-    params = {"serve": {"on_bad_row": "warn", "max_request_mb": 2}}
-    assert settings_from_params(params) == ServeSettings("warn", 2.0)
-    assert settings_from_params(params, "reject", 0.5) == ServeSettings("reject", 0.5)
-    assert settings_from_params(params).max_bytes == 2 * 1024 * 1024
+def test_the_command_line_wins_over_conf_serve():
+    serve = ServeSettings(on_bad_row="warn", max_request_mb=2)
+    assert with_overrides(serve) == serve
+    assert with_overrides(serve, "reject", 0.5) == ServeSettings(on_bad_row="reject",
+                                                                 max_request_mb=0.5)
+    assert with_overrides(serve, max_request_mb=3).on_bad_row == "warn"
 
 
-@pytest.mark.parametrize(("serve", "key"), [
-    ({"on_bad_row": "ignore"}, "serve.on_bad_row"),
-    ({"max_request_mb": 0}, "serve.max_request_mb"),
-    ({"max_request_mb": "lots"}, "serve.max_request_mb"),
+@pytest.mark.parametrize(("override", "option"), [
+    ({"on_bad_row": "ignore"}, "--on-bad-row"),
+    ({"max_request_mb": 0}, "--max-request-mb"),
+    ({"max_request_mb": -1.5}, "--max-request-mb"),
 ])
-def test_bad_settings_are_refused_naming_the_key(serve, key):
-    with pytest.raises(ConfigError, match=key):
-        settings_from_params({"serve": serve})
+def test_bad_overrides_are_refused_naming_the_option(override, option):
+    serve = ServeSettings(on_bad_row="reject", max_request_mb=10)
+    with pytest.raises(ConfigError, match=option):
+        with_overrides(serve, **override)
 
 
 # ------------------------------------------------------- the app wrapper, driven in-process
@@ -246,7 +250,7 @@ def call(app, body: bytes, chunks: int = 1, content_length: int | None = None):
 
 def served(on_bad_row: str = "reject", max_request_mb: float = 1.0):
     knowledge = ModelKnowledge(FEATURES, CATEGORIES, RANGES)
-    settings = ServeSettings(on_bad_row, max_request_mb)
+    settings = ServeSettings(on_bad_row=on_bad_row, max_request_mb=max_request_mb)
     return ServingMiddleware(mlflow_like_app(CheckedModel(StandIn(), knowledge, on_bad_row)),
                              settings)
 

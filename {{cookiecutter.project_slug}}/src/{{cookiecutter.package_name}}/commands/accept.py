@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..core.config import project_root
 from ..core.paths import PACKAGE, RAW_BATCH
+from ..core.settings import load_settings
 from ..data.incoming import accept, accepted_batches
 
 
@@ -25,5 +26,5 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     root = project_root()
     name = args.name or f"batch-{len(accepted_batches(root)) + 1:03d}"
-    target = accept(args.batch or root / RAW_BATCH, name, root)
+    target = accept(args.batch or root / RAW_BATCH, name, root, load_settings().data)
     print(f"accepted into {target.relative_to(root)}; now run `dvc repro`")

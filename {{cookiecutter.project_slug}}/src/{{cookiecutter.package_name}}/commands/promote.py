@@ -16,8 +16,8 @@ from __future__ import annotations
 import argparse
 import os
 
-from ..core.config import load_params
 from ..core.paths import PACKAGE
+from ..core.settings import load_settings
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -51,11 +51,11 @@ def main(argv: list[str] | None = None) -> int:
     from ..core.tracking import connect
     from ..decisions.promotion import promote, render, resolve_version
 
-    params = load_params()
-    connect(params)
+    settings = load_settings()
+    connect(settings.mlflow)
     client = MlflowClient()
-    name = model_name(params)
+    name = model_name(settings.deploy)
     version = resolve_version(client, name, version=args.version, experiment=args.experiment)
-    outcome = promote(params, client, name, version, force=args.force)
+    outcome = promote(settings, client, name, version, force=args.force)
     print(render(outcome), flush=True)
     return 0 if outcome.champion_after == outcome.version else 1

@@ -15,9 +15,9 @@ import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..core.config import load_params
 from ..core.io import write_table
 from ..core.paths import PACKAGE
+from ..core.settings import load_settings
 
 log = logging.getLogger(__name__)
 
@@ -38,16 +38,16 @@ def main(argv: list[str] | None = None) -> None:
     from ..data.dataset import check_columns, load_schema
     from ..data.sources import read_input
 
-    params = load_params()
+    settings = load_settings()
     schema = load_schema()
-    frame = read_input(args.input, params.get("data"))
+    frame = read_input(args.input, settings.data)
     inputs = check_columns(frame, schema, args.input)
     # Imported only now: importing MLflow takes seconds, and bad input should fail at once.
     import mlflow
     from mlflow import MlflowClient
 
-    uri = champion_uri(params)
-    version = alias_version(MlflowClient(), model_name(params), CHAMPION)
+    uri = champion_uri(settings)
+    version = alias_version(MlflowClient(), model_name(settings.deploy), CHAMPION)
     # The operating threshold travels with the version (set by deploy), not the latest evaluation.
     threshold = float(version.tags.get("threshold", "0.5"))
     log.info("scoring %d rows with %s (version %s)", len(frame), uri, version.version)

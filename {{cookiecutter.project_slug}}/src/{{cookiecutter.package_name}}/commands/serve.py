@@ -19,8 +19,9 @@ import argparse
 import logging
 import os
 
-from ..core.config import PARAMS_FILE, load_params, project_root
+from ..core.config import PARAMS_FILE, project_root
 from ..core.paths import PACKAGE
+from ..core.settings import load_settings
 
 log = logging.getLogger(__name__)
 
@@ -63,15 +64,15 @@ def main(argv: list[str] | None = None) -> None:
     from ..serving.app import (
         build_app,
         load_champion,
-        settings_from_params,
         settings_to_environment,
+        with_overrides,
     )
 
     warn_if_conf_is_newer()
-    params = load_params()
-    settings = settings_from_params(params, args.on_bad_row, args.max_request_mb)
-    uri = champion_uri(params)
-    os.environ["MLFLOW_TRACKING_URI"] = tracking_uri(params)  # for worker processes
+    config = load_settings()
+    settings = with_overrides(config.serve, args.on_bad_row, args.max_request_mb)
+    uri = champion_uri(config)
+    os.environ["MLFLOW_TRACKING_URI"] = tracking_uri(config.mlflow)  # for worker processes
     import uvicorn
 
     print(f"serving {uri} on http://{args.host}:{args.port}/invocations", flush=True)

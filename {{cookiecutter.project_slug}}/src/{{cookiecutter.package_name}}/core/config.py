@@ -1,8 +1,9 @@
-"""Loading the composed parameters (``params.yaml``) that every stage reads.
+"""Where the project is, and reading the composed parameters (``params.yaml``).
 
 ``conf/`` is the single source of truth; ``params.yaml`` is its composition (by the ``compose``
 stage or by ``dvc exp run``). Stages never use ``@hydra.main``: DVC tracks ``params.yaml``, and
-``dvc exp run -S`` overrides land there.
+``dvc exp run -S`` overrides land there. Stages read it through ``settings.load_settings``,
+which validates it against the schemas of ``settings.py`` and hands out typed groups.
 """
 
 from __future__ import annotations
@@ -53,39 +54,18 @@ def load_params(path: str | Path | None = None) -> dict[str, Any]:
         raise ConfigError(
             f"{path} is missing: run `dvc repro` (its first stage composes it from conf/)."
         )
-    params = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        params = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f", line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(
+            f"{path}{where} is not valid YAML ({getattr(error, 'problem', None) or error}); "
+            "never edit it: fix conf/ and run `dvc repro`, which composes it again."
+        ) from None
     if not isinstance(params, dict):
         raise ConfigError(f"{path} must hold a mapping of config groups; recompose it.")
     return params
-
-
-def get(params: dict[str, Any], dotted: str, default: Any = ..., choices: tuple | None = None):
-    """Return ``params[a][b]...`` for ``dotted = "a.b..."``, with errors that name the key.
-
-    Args:
-        params: the composed parameters.
-        dotted: the key path, e.g. ``"evaluate.threshold.method"``.
-        default: returned when the key is absent; without it a missing key is an error.
-        choices: when given, the value must be one of these.
-    """
-    node: Any = params
-    for part in dotted.split("."):
-        if not isinstance(node, dict) or part not in node:
-            if default is not ...:
-                return default
-            group = dotted.split(".")[0]
-            raise ConfigError(
-                f"config key '{dotted}' is missing: add it under conf/{group}/ "
-                f"(see the commented defaults there)."
-            )
-        node = node[part]
-    if choices is not None and node not in choices:
-        group = dotted.split(".")[0]
-        raise ConfigError(
-            f"config key '{dotted}' is {node!r}; allowed: {', '.join(map(str, choices))} "
-            f"(set it in conf/{group}/)."
-        )
-    return node
 
 
 def flatten(params: dict[str, Any], prefix: str = "") -> dict[str, Any]:

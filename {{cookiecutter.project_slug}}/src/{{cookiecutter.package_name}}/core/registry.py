@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .config import get
 from .errors import UserError
+
+if TYPE_CHECKING:  # mlflow is imported where it is used: importing it takes seconds
+    from mlflow import MlflowClient
+    from mlflow.entities.model_registry import ModelVersion
+
+    from .settings import DeploySettings, Settings
+
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 
 
-def model_name(params: dict[str, Any]) -> str:
+def model_name(deploy: DeploySettings) -> str:
     """The registered model's name (``deploy.registered_model_name``)."""
-    return str(get(params, "deploy.registered_model_name"))
+    return deploy.registered_model_name
 
 
-def alias_version(client, name: str, alias: str):
+def alias_version(client: MlflowClient, name: str, alias: str) -> ModelVersion | None:
     """The model version an alias points at, or None when the alias (or model) does not exist."""
     from mlflow.exceptions import MlflowException
 
@@ -26,18 +32,18 @@ def alias_version(client, name: str, alias: str):
         return None
 
 
-def champion_uri(params: dict[str, Any]) -> str:
+def champion_uri(settings: Settings) -> str:
     """``models:/<name>@champion``, after checking that a champion exists.
 
     Args:
-        params: the composed parameters (``mlflow`` and ``deploy`` groups).
+        settings: the validated settings (``mlflow`` and ``deploy`` groups).
     """
     from mlflow import MlflowClient
 
     from .tracking import connect
 
-    connect(params)
-    name = model_name(params)
+    connect(settings.mlflow)
+    name = model_name(settings.deploy)
     version = alias_version(MlflowClient(), name, CHAMPION)
     if version is None:
         raise UserError(
@@ -47,7 +53,7 @@ def champion_uri(params: dict[str, Any]) -> str:
     return f"models:/{name}@{CHAMPION}"
 
 
-def register(client, name: str, info: dict[str, Any]):
+def register(client: MlflowClient, name: str, info: dict[str, Any]) -> ModelVersion:
     """The registry version of this model, created on first deploy (idempotent).
 
     Args:

@@ -311,7 +311,7 @@ class EvaluateSettings(Section):
     """``conf/evaluate/default.yaml``."""
 
     threshold: ThresholdSettings
-    n_bootstrap: int = Field(ge=100)
+    n_bootstrap: int = Field(ge=20)
     seed: int
     alpha: Share
     calibration_bins: int = Field(ge=2)
@@ -363,6 +363,11 @@ class ServeSettings(Section):
 
     on_bad_row: Literal["reject", "warn"]
     max_request_mb: float = Field(gt=0.0)
+
+    @property
+    def max_bytes(self) -> int:
+        """The largest accepted request body, in bytes."""
+        return int(self.max_request_mb * 1024 * 1024)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -583,7 +588,7 @@ def _value_at(mapping: Any, keys: list[str]) -> Any:
     return mapping
 
 
-def _model_at(keys: list[str], params: dict[str, Any]) -> type[BaseModel] | None:
+def schema_at(keys: list[str], params: dict[str, Any]) -> type[BaseModel] | None:
     """The schema that holds the mapping at ``keys`` (for the allowed keys of an unknown one)."""
     current: Any = Settings
     for key in keys:
@@ -676,7 +681,7 @@ def _describe(error: dict[str, Any], params: dict[str, Any], conf: Path | None) 
         if in_file is not ... and in_file != value:
             override = f" (from a command-line override: the file says {in_file!r})"
     if kind == "extra_forbidden":
-        holder = _model_at(loc[:-1], params)
+        holder = schema_at(loc[:-1], params)
         allowed = list(holder.model_fields) if holder is not None else []
         if holder is not None and issubclass(holder, SchemaKeys):  # the source's own keys first
             allowed = [k for k in allowed if k not in SchemaKeys.model_fields] + [

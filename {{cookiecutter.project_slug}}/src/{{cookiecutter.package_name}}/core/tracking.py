@@ -19,13 +19,16 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import flatten, get, store_root
+from .config import flatten, store_root
 from .errors import UserError
 
 if TYPE_CHECKING:
     from mlflow import ActiveRun
+
+    from .settings import MlflowSettings, Settings
 
 log = logging.getLogger(__name__)
 
@@ -33,42 +36,111 @@ PIPELINE_KEY_TAG = "pipeline.key"
 STAGE_TAG = "pipeline.stage"
 
 
-def tracking_uri(params: dict[str, Any]) -> str:
+def tracking_uri(cfg: MlflowSettings) -> str:
     """The absolute tracking URI from ``mlflow.tracking_uri``.
 
     Args:
-        params: the composed parameters.
+        cfg: the ``mlflow`` settings.
     """
-    uri = str(get(params, "mlflow.tracking_uri"))
+    uri = cfg.tracking_uri
     if uri == "local":
         return f"sqlite:///{store_root() / 'mlflow.db'}"
     return uri
 
 
-def artifact_location(params: dict[str, Any]) -> str | None:
+def artifact_location(cfg: MlflowSettings) -> str | None:
     """Where new experiments keep artifacts: beside the SQLite file, or the server's default."""
-    if str(get(params, "mlflow.tracking_uri")) == "local":
+    if cfg.tracking_uri == "local":
         return (store_root() / "mlartifacts").as_uri()
     return None
 
 
-def connect(params: dict[str, Any]) -> str:
+def connect(cfg: MlflowSettings) -> str:
     """Point MLflow at the store and return the experiment id (created on first use).
 
     Args:
-        params: the composed parameters (``mlflow`` group).
+        cfg: the ``mlflow`` settings.
+
+    Raises:
+        UserError: the store cannot be written (read-only, locked, unreachable).
     """
     import mlflow
 
-    uri = tracking_uri(params)
+    uri = tracking_uri(cfg)
     if uri.startswith("http"):
         _check_server(uri)
-    mlflow.set_tracking_uri(uri)
-    name = str(get(params, "mlflow.experiment_name"))
-    experiment = mlflow.get_experiment_by_name(name)
-    if experiment is not None:
-        return experiment.experiment_id
-    return mlflow.create_experiment(name, artifact_location=artifact_location(params))
+    with store_errors(cfg):
+        _check_writable(cfg)
+        mlflow.set_tracking_uri(uri)
+        experiment = mlflow.get_experiment_by_name(cfg.experiment_name)
+        if experiment is not None:
+            return experiment.experiment_id
+        return mlflow.create_experiment(cfg.experiment_name,
+                                        artifact_location=artifact_location(cfg))
+
+
+def _local_store(cfg: MlflowSettings) -> tuple[Path, Path] | None:
+    """The SQLite file and the artifact folder of the local store (None for a server)."""
+    if cfg.tracking_uri != "local":
+        return None
+    root = store_root()
+    return root / "mlflow.db", root / "mlartifacts"
+
+
+def _check_writable(cfg: MlflowSettings) -> None:
+    """Refuse a local store this process cannot write, before MLflow's tracebacks do."""
+    local = _local_store(cfg)
+    if local is None:
+        return
+    database, artifacts = local
+    for path in (database, artifacts):
+        if path.exists() and not os.access(path, os.W_OK | (os.X_OK if path.is_dir() else 0)):
+            raise UserError(_read_only_message(path))
+    # SQLite writes a journal beside the file: its folder must be writable too
+    if database.exists() and not os.access(database.parent, os.W_OK | os.X_OK):
+        raise UserError(_read_only_message(database.parent))
+
+
+def _read_only_message(path: Path) -> str:
+    return (f"the MLflow store is not writable: {path} is read-only for this user. Check its "
+            f"permissions (`ls -l {path}`; `chmod u+w {path}`), or point mlflow.tracking_uri "
+            "(conf/mlflow/) at a store you can write.")
+
+
+@contextmanager
+def store_errors(cfg: MlflowSettings) -> Iterator[None]:
+    """Turn a read-only, locked or unwritable tracking store into one clear message."""
+    try:
+        yield
+    except UserError:
+        raise
+    except Exception as error:
+        message = _store_problem(error, cfg)
+        if message is None:
+            raise
+        raise UserError(message) from None
+
+
+def _store_problem(error: BaseException, cfg: MlflowSettings) -> str | None:
+    """The message for a store error, or None when ``error`` is something else."""
+    text = f"{type(error).__name__}: {error}".lower()
+    local = _local_store(cfg)
+    where = str(local[0]) if local else tracking_uri(cfg)
+    if "database is locked" in text:
+        return (f"the MLflow store {where} is locked by another process: close the process "
+                "holding it (another `dvc repro`, a queued experiment, a notebook; `mlflow ui` "
+                "only reads) and run again. Queued experiments in parallel "
+                "(`dvc queue start -j 2`) need a tracking server: see README, 'Team mode'.")
+    if "readonly" in text or "read-only" in text or "attempt to write" in text:
+        return _read_only_message(Path(where)) if local else (
+            f"the MLflow store {where} refuses writes ({error}); check its permissions.")
+    if isinstance(error, PermissionError):
+        path = Path(error.filename) if error.filename else Path(where)
+        return _read_only_message(path)
+    if "unable to open database file" in text:
+        return (f"the MLflow store {where} cannot be opened: check that its folder exists and "
+                "is writable for this user.")
+    return None
 
 
 def _check_server(uri: str) -> None:
@@ -136,38 +208,47 @@ def _parent_run(client: Any, experiment_id: str, key: str, tags: dict[str, str])
 
 @contextmanager
 def stage_run(
-    stage: str, params: dict[str, Any], *, run_name: str | None = None,
+    stage: str, settings: Settings, *, run_name: str | None = None,
     extra_tags: dict[str, str] | None = None, groups: tuple[str, ...] | None = None,
+    logged_params: dict[str, Any] | None = None,
 ) -> Iterator[ActiveRun]:
     """Open a child run for ``stage`` under this pipeline run's parent.
 
     Args:
         stage: the DVC stage name, stored as tag ``pipeline.stage``.
-        params: the composed parameters.
+        settings: the validated settings; their groups are logged as run parameters.
         run_name: the run's display name (defaults to the stage name).
         extra_tags: more tags, e.g. data hashes or the training run id.
         groups: the config groups logged (flattened) as run parameters; None logs all,
             ``()`` none.
+        logged_params: groups logged instead of the settings' own (e.g. the model's
+            hyper-parameters as fitted, after ``adapt_to_size``).
+
+    Raises:
+        UserError: the tracking store cannot be written (one message, no traceback).
     """
     import mlflow
     from mlflow import MlflowClient
 
-    experiment_id = connect(params)
+    experiment_id = connect(settings.mlflow)
     tags = {
         "git.commit": git_commit(),
         "dvc.experiment": os.environ.get("DVC_EXP_NAME", "workspace"),
         "dvc.stage": os.environ.get("DVC_STAGE", stage),
     }
-    client = MlflowClient()
-    parent_id = _parent_run(client, experiment_id, pipeline_key(), tags)
-    with mlflow.start_run(
-        experiment_id=experiment_id, run_name=run_name or stage, parent_run_id=parent_id,
-        tags={**tags, STAGE_TAG: stage, **(extra_tags or {})},
-    ) as run:
-        logged = params if groups is None else {g: params[g] for g in groups if g in params}
-        if logged:
-            mlflow.log_params({k: str(v)[:6000] for k, v in flatten(logged).items()})
-        log.info("MLflow run %s (%s) under parent %s", run.info.run_id, stage, parent_id)
-        yield run
-    # The parent's end time follows its last stage: the runs UI then shows a real duration.
-    client.set_terminated(parent_id, "FINISHED")
+    with store_errors(settings.mlflow):
+        client = MlflowClient()
+        parent_id = _parent_run(client, experiment_id, pipeline_key(), tags)
+        with mlflow.start_run(
+            experiment_id=experiment_id, run_name=run_name or stage, parent_run_id=parent_id,
+            tags={**tags, STAGE_TAG: stage, **(extra_tags or {})},
+        ) as run:
+            params = {**settings.model_dump(mode="json", exclude_unset=True),
+                      **(logged_params or {})}
+            logged = params if groups is None else {g: params[g] for g in groups if g in params}
+            if logged:
+                mlflow.log_params({k: str(v)[:6000] for k, v in flatten(logged).items()})
+            log.info("MLflow run %s (%s) under parent %s", run.info.run_id, stage, parent_id)
+            yield run
+        # The parent's end time follows its last stage: the runs UI then shows a real duration.
+        client.set_terminated(parent_id, "FINISHED")

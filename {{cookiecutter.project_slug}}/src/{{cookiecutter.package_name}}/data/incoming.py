@@ -15,10 +15,16 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..core.errors import UserError
 from ..core.io import write_table
 from ..core.paths import RAW_BATCH, RAW_BATCH_TRUTH, RAW_DATA, SCHEMA
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..core.settings import DataSettings
 
 log = logging.getLogger(__name__)
 INCOMING_DIR = "data/incoming"
@@ -34,7 +40,8 @@ def accepted_batches(root: Path) -> list[Path]:
                   if p.suffix in (".parquet", ".csv") and not p.name.endswith(TRUTH_SUFFIX))
 
 
-def append_accepted(data, truth, root: Path, target: str):
+def append_accepted(data: pd.DataFrame, truth: pd.DataFrame | None, root: Path,
+                    target: str) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """The training data with every accepted batch appended (and their ground truth, if any).
 
     Args:
@@ -63,7 +70,7 @@ def append_accepted(data, truth, root: Path, target: str):
     return combined, combined_truth
 
 
-def check_acceptable(frame, batch: Path, root: Path) -> None:
+def check_acceptable(frame: pd.DataFrame, batch: Path, root: Path) -> None:
     """Refuse a batch without labels or with rows that are training data already.
 
     Checked now rather than by the next ``dvc repro`` (which would fail in ``ingest`` or on
@@ -100,7 +107,7 @@ def check_acceptable(frame, batch: Path, root: Path) -> None:
                         "seed, data.batch_path or --batch).")
 
 
-def _ids(path: Path, column: str):
+def _ids(path: Path, column: str) -> pd.Series:
     """One column of a table file, read alone (the training data can be large)."""
     import pandas as pd
 
@@ -109,20 +116,22 @@ def _ids(path: Path, column: str):
     return pd.read_parquet(path, columns=[column])[column]
 
 
-def accept(batch: Path, name: str, root: Path) -> Path:
+def accept(batch: Path, name: str, root: Path, data: DataSettings | None = None) -> Path:
     """Copy a labelled batch into ``data/incoming/<name>.parquet``.
 
     Args:
         batch: the batch file (CSV or Parquet) with labels.
         name: its name (file stem) under ``data/incoming/``.
         root: the project root.
+        data: the ``data`` settings: a CSV is read as the training file is (encoding,
+            separator, decimal mark, missing-value codes).
     """
     from .sources import read_input
 
     target = root / INCOMING_DIR / f"{name}.parquet"
     if target.exists():
         raise UserError(f"{target} exists already: choose another --name.")
-    frame = read_input(batch)
+    frame = read_input(batch, data)
     check_acceptable(frame, batch, root)
     write_table(target, frame)
     truth = batch.with_name(batch.stem + "_truth.parquet")

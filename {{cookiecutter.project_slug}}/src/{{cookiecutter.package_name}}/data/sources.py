@@ -7,19 +7,21 @@ generated, and own files are read from disk (CSV or Parquet).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
 from ..core.errors import ConfigError, UserError
+from ..core.settings import DATA_SOURCES, OwnFileData
 from . import synthetic
 
 if TYPE_CHECKING:
     import pandas as pd
 
-SOURCES = ("synthetic_clinical", "breast_cancer", "own_file")
+    from ..core.settings import DataSettings
+
+SOURCES = DATA_SOURCES
 
 BREAST_CANCER_ID = "sample_id"
 BREAST_CANCER_TARGET = "malignant"
@@ -140,7 +142,7 @@ CSV_SEPARATORS = ",;\t| "  # the sniffer prefers , then tab, ; and space when se
 SNIFF_BYTES = 64 * 1024
 
 
-def _open_text(p: Path, encoding: str):
+def _open_text(p: Path, encoding: str) -> TextIO:
     """The CSV as text, gzipped (``.csv.gz``) or not."""
     if p.name.lower().endswith(".gz"):
         import gzip
@@ -326,105 +328,73 @@ def read_table(
     return frame
 
 
-def read_options(cfg: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``data`` keys that say how to read a user's file."""
-    return {key: cfg.get(key) for key in ("na_values", "encoding", "separator", "decimal")}
+def read_options(cfg: DataSettings | None) -> dict[str, Any]:
+    """The ``data`` keys that say how to read a user's file (``own_file``'s; a built-in source
+    has none, and a file given for it is read with the detected encoding and separator)."""
+    if isinstance(cfg, OwnFileData):
+        return {"na_values": cfg.na_values, "encoding": cfg.encoding,
+                "separator": cfg.separator, "decimal": cfg.decimal}
+    return {"na_values": None, "encoding": None, "separator": None, "decimal": None}
 
 
-def _batch_settings(cfg: Mapping[str, Any]) -> Mapping[str, Any]:
-    batch = cfg.get("batch")
-    if batch is None:
-        raise ConfigError(
-            f"data.batch is not set for source '{cfg.get('source')}': add a batch section "
-            "(n_rows, seed, covariate_shift, prior_shift, concept_shift) to the data config"
-        )
-    return batch
-
-
-def load_dataset(cfg: Mapping[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+def load_dataset(cfg: DataSettings) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """Load the configured training data set.
 
-    Parameters
-    ----------
-    cfg
-        The ``data`` config: ``source`` plus the source's keys (``n_rows``, ``seed``,
-        ``label_noise``, ``prevalence`` for synthetic_clinical; ``path`` for own_file).
+    Args:
+        cfg: The ``data`` settings: ``source`` plus the source's keys (``n_rows``, ``seed``,
+            ``label_noise``, ``prevalence`` for synthetic_clinical; ``path`` for own_file).
 
-    Returns
-    -------
-    data, truth
-        ``truth`` is the ground-truth frame of the synthetic source and None otherwise.
+    Returns:
+        ``(data, truth)``: ``truth`` is the ground-truth frame of the synthetic source and None
+        otherwise.
     """
-    source = cfg.get("source")
-    if source == "synthetic_clinical":
-        return synthetic.generate(
-            n=int(cfg.get("n_rows", 20000)),
-            seed=int(cfg.get("seed", 0)),
-            label_noise=float(cfg.get("label_noise", 0.05)),
-            prevalence=float(cfg.get("prevalence", 0.2)),
-        )
-    if source == "breast_cancer":
+    if cfg.source == "synthetic_clinical":
+        return synthetic.generate(n=cfg.n_rows, seed=cfg.seed, label_noise=cfg.label_noise,
+                                  prevalence=cfg.prevalence)
+    if cfg.source == "breast_cancer":
         return load_breast_cancer(), None
-    if source == "own_file":
-        if not cfg.get("path"):
-            raise ConfigError("data.path is not set: give the CSV/Parquet file of source own_file")
-        return read_table(cfg["path"], config_key="data.path", **read_options(cfg)), None
-    raise ConfigError(f"unknown data.source {source!r}: use one of {', '.join(SOURCES)}")
+    if cfg.source == "own_file":
+        return read_table(cfg.path, config_key="data.path", **read_options(cfg)), None
+    raise ConfigError(f"unknown data.source {cfg.source!r}: use one of {', '.join(SOURCES)}")
 
 
-def load_batch(cfg: Mapping[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+def load_batch(cfg: DataSettings) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """Load the configured "production" batch (for scoring and monitoring).
 
-    Parameters
-    ----------
-    cfg
-        The ``data`` config: ``batch`` (``n_rows``, ``seed``, ``covariate_shift``,
-        ``prior_shift``, ``concept_shift``) for the built-in sources, ``batch_path`` for
-        own_file.
+    Args:
+        cfg: The ``data`` settings: ``batch`` (``n_rows``, ``seed``, ``covariate_shift``,
+            ``prior_shift``, ``concept_shift``) for the built-in sources, ``batch_path`` for
+            own_file.
 
-    Returns
-    -------
-    data, truth
-        ``truth`` is the ground-truth frame of the synthetic source and None otherwise.
+    Returns:
+        ``(data, truth)``: ``truth`` is the ground-truth frame of the synthetic source and None
+        otherwise.
     """
-    source = cfg.get("source")
-    if source == "own_file":
-        if not cfg.get("batch_path"):
+    if cfg.source == "own_file":
+        if not cfg.batch_path:
             raise ConfigError(
                 "data.batch_path is not set: give a CSV/Parquet file of new rows to score "
                 "(same columns as data.path; the target may be missing)"
             )
         return read_table(
-            cfg["batch_path"], config_key="data.batch_path", **read_options(cfg)
+            cfg.batch_path, config_key="data.batch_path", **read_options(cfg)
         ), None
-    if source not in SOURCES:
-        raise ConfigError(f"unknown data.source {source!r}: use one of {', '.join(SOURCES)}")
-    batch = _batch_settings(cfg)
-    n = int(batch.get("n_rows", 5000))
-    seed = int(batch.get("seed", 1))
-    covariate_shift = float(batch.get("covariate_shift", 0.0))
-    prior_shift = float(batch.get("prior_shift", 0.0))
-    concept_shift = float(batch.get("concept_shift", 0.0))
-    if source == "breast_cancer":
-        if concept_shift != 0.0:
-            raise ConfigError(
-                "data.batch.concept_shift is only available for source synthetic_clinical "
-                "(breast_cancer has no known generating model); set it to 0"
-            )
-        return breast_cancer_batch(n, seed, covariate_shift, prior_shift), None
-    return synthetic.generate_batch(
-        n,
-        seed,
-        covariate_shift,
-        prior_shift,
-        concept_shift,
-        label_noise=float(cfg.get("label_noise", 0.05)),
-        prevalence=float(cfg.get("prevalence", 0.2)),
-    )
+    if cfg.source == "breast_cancer":
+        # its schema allows concept_shift 0 only: no known generating model to drift
+        batch = cfg.batch
+        return breast_cancer_batch(batch.n_rows, batch.seed, batch.covariate_shift,
+                                   batch.prior_shift), None
+    if cfg.source == "synthetic_clinical":
+        batch = cfg.batch
+        return synthetic.generate_batch(
+            batch.n_rows, batch.seed, batch.covariate_shift, batch.prior_shift,
+            batch.concept_shift, label_noise=cfg.label_noise, prevalence=cfg.prevalence,
+        )
+    raise ConfigError(f"unknown data.source {cfg.source!r}: use one of {', '.join(SOURCES)}")
 
 
-def read_input(path: Path, data_cfg: dict | None = None):
+def read_input(path: Path, data_cfg: DataSettings | None = None) -> pd.DataFrame:
     """Read a file to score or monitor as the training file is read (``data.encoding``,
     ``separator``, ``decimal``, ``na_values`` apply), with errors that name it."""
     return read_table(path, config_key="the file given on the command line",
-                      **read_options(data_cfg or {}))
+                      **read_options(data_cfg))

@@ -20,6 +20,8 @@ from .sources import BREAST_CANCER_FEATURES, BREAST_CANCER_ID, BREAST_CANCER_TAR
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ..core.settings import DataSettings
+
 #: Config keys of the ``data`` group that describe the data set (all optional but ``target``).
 SPEC_KEYS = (
     "target",
@@ -38,6 +40,21 @@ SPEC_KEYS = (
 )
 
 Range = tuple[float | None, float | None]
+#: The largest share of missing values a feature may have when the config does not say: the
+#: value conf/data/own_file.yaml ships (tests/test_settings.py checks the two are equal).
+MAX_MISSING_SHARE = 0.5
+
+
+def config_mapping(cfg: Any) -> Mapping[str, Any]:
+    """The ``data`` settings as a mapping of the keys they set (a mapping is kept as it is).
+
+    Stages pass the validated ``DataSettings``; notebooks and tests may pass a plain mapping.
+    """
+    from pydantic import BaseModel
+
+    if isinstance(cfg, BaseModel):
+        return cfg.model_dump(exclude_none=True)
+    return cfg
 
 
 class DataSpecError(ConfigError):
@@ -495,7 +512,7 @@ def _stray_message(df: pd.DataFrame, column: str, bad: pd.Series) -> str:
 
 
 def spec_from_config(
-    cfg: Mapping[str, Any],
+    cfg: DataSettings | Mapping[str, Any],
     df: pd.DataFrame | None = None,
     *,
     base: DataSpec | None = None,
@@ -520,7 +537,8 @@ def spec_from_config(
     Parameters
     ----------
     cfg
-        The ``data`` config mapping (a plain dict or an OmegaConf DictConfig).
+        The ``data`` settings, or a mapping of the same keys (a plain dict or an OmegaConf
+        DictConfig).
     df
         The raw frame to infer feature types from; None uses only the listed columns.
     base
@@ -528,6 +546,7 @@ def spec_from_config(
     name
         Name of the resulting spec; defaults to ``cfg['source']`` or ``'own_file'``.
     """
+    cfg = config_mapping(cfg)
     _check_key_typos(cfg)
     name = name or str(cfg.get("source") or (base.name if base else "own_file"))
     given = {key: cfg[key] for key in SPEC_KEYS if key in cfg and cfg[key] is not None}
@@ -598,7 +617,7 @@ def spec_from_config(
                 "set data.group_column to it to keep its rows in one split" if repeats else
                 f"column '{column}' left out: a second identifier (named like an id, unique)")
         found = infer_columns(df, skip | set(numeric) | set(categorical),
-                              float(given.get("max_missing_share", 0.5)))
+                              float(given.get("max_missing_share", MAX_MISSING_SHARE)))
         if found.stray_values:
             raise DataSpecError(
                 "data: " + "; ".join(found.stray_values) + ". If these values mean 'missing', "
@@ -620,7 +639,7 @@ def spec_from_config(
         categorical=tuple(categorical),
         categories=_categories(cfg),
         ranges=ranges,
-        max_missing_share=float(given.get("max_missing_share", 0.5)),
+        max_missing_share=float(given.get("max_missing_share", MAX_MISSING_SHARE)),
         sensitive=tuple(_names(cfg, "sensitive")),
         second_label=given.get("second_label"),
         notes=tuple(notes),
@@ -652,17 +671,19 @@ def _categorical_names(cfg: Mapping[str, Any]) -> list[str]:
     return list(dict.fromkeys(_names(cfg, "categorical") + _names(cfg, "categories")))
 
 
-def get_spec(cfg: Mapping[str, Any], df: pd.DataFrame | None = None) -> DataSpec:
+def get_spec(cfg: DataSettings | Mapping[str, Any], df: pd.DataFrame | None = None) -> DataSpec:
     """Spec for the configured source: the built-in one (config keys override) or inferred.
 
     Parameters
     ----------
     cfg
-        The ``data`` config; ``cfg['source']`` selects a built-in spec when it names one.
+        The ``data`` settings (or a mapping); ``source`` selects a built-in spec when it names
+        one.
     df
         Raw frame used to infer feature types for a user's own file.
     """
+    cfg = config_mapping(cfg)
     source = cfg.get("source")
-    if source in BUILTIN_SPECS:
+    if isinstance(source, str) and source in BUILTIN_SPECS:
         return spec_from_config(cfg, df, base=BUILTIN_SPECS[source])
     return spec_from_config(cfg, df)

@@ -18,6 +18,7 @@ def criteria_action(evaluation: dict[str, Any], deploy_cfg: dict[str, Any] | Non
     """Charter criteria the deploy gate will refuse, judged as it judges (``deploy.judge_on``)."""
     from ..decisions.judgement import criterion_check
 
+    deploy_cfg = deploy_cfg.model_dump(exclude_none=True) if hasattr(deploy_cfg, "model_dump") else deploy_cfg  # noqa: E501 - typed settings until advice reads them
     judge_on = (deploy_cfg or {}).get("judge_on", "point")
     failed = []
     for c in evaluation["criteria"]:

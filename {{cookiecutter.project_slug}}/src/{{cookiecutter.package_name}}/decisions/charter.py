@@ -83,6 +83,7 @@ def validate_charter(project: dict[str, Any]) -> dict[str, Any]:
     Raises:
         ConfigError: naming the key under ``conf/project/`` and what to do.
     """
+    project = project.model_dump() if hasattr(project, "model_dump") else project
     missing = [f for f in REQUIRED_FIELDS if not str(project.get(f) or "").strip()]
     if missing:
         raise ConfigError(

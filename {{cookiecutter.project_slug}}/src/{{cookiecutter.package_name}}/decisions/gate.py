@@ -6,19 +6,24 @@ words are ``judgement``'s, shared with the error-analysis report, so the two say
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..core.config import get, project_root
+from ..core.config import project_root
 from ..core.errors import UserError
 
+if TYPE_CHECKING:
+    from ..core.settings import DeploySettings, Settings
 
-def champion_comparison(params, client, name: str, candidate_version: str,
+
+def champion_comparison(settings: Settings, client, name: str, candidate_version: str,
                         candidate_uri: str | None = None) -> dict[str, Any] | None:
     """Paired comparison of the candidate with the current champion on the test rows.
 
     Returns None when there is no champion or the champion is this very version.
 
     Args:
+        settings: the validated settings (``evaluate``: the bootstrap's resamples, seed and
+            level).
         candidate_uri: score this model on the test rows instead of reading the pipeline's
             predictions (``promote``: a registered version, perhaps trained in an experiment).
     """
@@ -50,13 +55,12 @@ def champion_comparison(params, client, name: str, candidate_version: str,
                 f"{candidate_uri} cannot score the workspace's test rows ({type(error).__name__}: "
                 f"{error}); promote it from a workspace holding its data and features "
                 "(`dvc exp apply <experiment>`).") from error
-    seed = int(get(params, "evaluate.seed", 0))
     import numpy as np
 
+    cfg = settings.evaluate
     comparison = compare_models(
         y, np.asarray(p_candidate, dtype=float), p_champion,
-        n_resamples=int(get(params, "evaluate.n_bootstrap")),
-        rng=np.random.default_rng(seed), alpha=float(get(params, "evaluate.alpha")),
+        n_resamples=cfg.n_bootstrap, rng=np.random.default_rng(cfg.seed), alpha=cfg.alpha,
     )
     return {"version": champion.version, **comparison}
 
@@ -117,7 +121,8 @@ def bias_rule(evaluation: dict[str, Any], charter: dict[str, Any] | None) -> lis
 
 
 def gate(evaluation: dict[str, Any], champion: dict[str, Any] | None,
-         cfg: dict[str, Any], charter: dict[str, Any] | None = None) -> tuple[bool, list[str]]:
+         cfg: DeploySettings | dict[str, Any],
+         charter: dict[str, Any] | None = None) -> tuple[bool, list[str]]:
     """Decide; return (passed, reasons), one reason per check, passed or not.
 
     The rules are the ``judgement`` module's, which the error-analysis report words its
@@ -126,7 +131,8 @@ def gate(evaluation: dict[str, Any], champion: dict[str, Any] | None,
     Args:
         evaluation: ``reports/evaluate/evaluation.json`` (criteria judged, comparisons, bias).
         champion: the champion comparison, or None.
-        cfg: the ``deploy`` config group (``judge_on``, ``baselines``, ``champion``).
+        cfg: the ``deploy`` settings (``judge_on``, ``baselines``, ``champion``); a mapping of
+            the same keys is accepted.
         charter: the charter, for ``bias_flags_block``; None: the setting the evaluation
             recorded from it.
     """
@@ -134,7 +140,8 @@ def gate(evaluation: dict[str, Any], champion: dict[str, Any] | None,
 
     checks = [
         *constant_rule(evaluation),
-        *charter_rule(evaluation, cfg.get("judge_on", "point")),
+        *charter_rule(evaluation,
+                      cfg.get("judge_on", "point") if isinstance(cfg, dict) else cfg.judge_on),
         *baselines_rule(evaluation, cfg),
         *champion_rule(champion, cfg, evaluation_alpha(evaluation)),
         *bias_rule(evaluation, charter),

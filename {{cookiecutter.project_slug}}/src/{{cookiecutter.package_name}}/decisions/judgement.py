@@ -120,6 +120,7 @@ def rule_from(section: dict[str, Any] | None, where: str, default: dict[str, Any
 
 def baseline_rule(deploy_cfg: dict[str, Any] | None, baseline: str) -> Rule:
     """The rule for one baseline: ``deploy.baselines.per_baseline.<name>`` over the group's."""
+    deploy_cfg = deploy_cfg.model_dump(exclude_none=True) if hasattr(deploy_cfg, "model_dump") else deploy_cfg  # noqa: E501 - typed settings until judgement reads them
     section = (deploy_cfg or {}).get("baselines")
     section = DEFAULT_BASELINES if section is None else section
     general = rule_from(section, "deploy.baselines", DEFAULT_BASELINES)
@@ -132,6 +133,7 @@ def baseline_rule(deploy_cfg: dict[str, Any] | None, baseline: str) -> Rule:
 
 def champion_rule(deploy_cfg: dict[str, Any] | None) -> Rule:
     """The rule for the challenger against the current champion (``deploy.champion``)."""
+    deploy_cfg = deploy_cfg.model_dump(exclude_none=True) if hasattr(deploy_cfg, "model_dump") else deploy_cfg  # noqa: E501 - typed settings until judgement reads them
     return rule_from((deploy_cfg or {}).get("champion"), "deploy.champion", DEFAULT_CHAMPION)
 
 

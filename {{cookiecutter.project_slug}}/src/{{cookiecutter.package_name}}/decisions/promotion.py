@@ -31,11 +31,14 @@ import hashlib
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..core.config import get, project_root
+from ..core.config import project_root
 from ..core.errors import UserError
 from ..core.paths import PACKAGE
+
+if TYPE_CHECKING:
+    from ..core.settings import Settings
 
 EXPERIMENT_TAG = "dvc.experiment"   # on a model version: the DVC experiment that registered it
 WORKSPACE = "workspace"             # ... or this, for `dvc repro`
@@ -177,13 +180,13 @@ class Promotion:
         return self.version if self.promoted or self.already else self.champion_before
 
 
-def promote(params: dict[str, Any], client, name: str, version, *,
+def promote(settings: Settings, client, name: str, version, *,
             force: bool = False) -> Promotion:
     """Run the deploy gate for ``version`` against the current champion; move it if it passes.
 
     Args:
-        params: the workspace's composed parameters (``deploy`` and ``evaluate`` groups: the
-            gate's rules and the comparison's bootstrap settings, as they are now).
+        settings: the workspace's validated settings (``deploy`` and ``evaluate``: the gate's
+            rules and the comparison's bootstrap settings, as they are now).
         client: an ``MlflowClient`` on the project's registry.
         name: the registered model name.
         version: the ``ModelVersion`` to promote (see ``resolve_version``).
@@ -204,9 +207,9 @@ def promote(params: dict[str, Any], client, name: str, version, *,
         raise UserError("the workspace has no test split (data/processed/test.parquet) to "
                         "compare the version with the champion on: run `dvc repro` first.")
     notes: list[str] = []
-    comparison = champion_comparison(params, client, name, number,
+    comparison = champion_comparison(settings, client, name, number,
                                      candidate_uri=f"models:/{name}/{number}")
-    passed, reasons = gate(evaluation, comparison, get(params, "deploy"))
+    passed, reasons = gate(evaluation, comparison, settings.deploy)
     if version.tags.get(TEST_ROWS_TAG) not in (None, current_rows):
         # its experiment changed the data or the split: some of the workspace's test rows may
         # be rows it trained on, which would favour it against the champion

@@ -7,20 +7,24 @@ the transforms it was trained with when it is served.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from ..core.settings import PreprocessingSettings
 
 SCALERS = ("standard", "robust", "none")
 
 
-def build_preprocessor(numeric: list[str], categorical: list[str], cfg: dict[str, Any]):
+def build_preprocessor(numeric: list[str], categorical: list[str],
+                       cfg: PreprocessingSettings) -> Any:
     """A ``ColumnTransformer`` for the given feature columns.
 
     Args:
         numeric: numeric feature columns.
         categorical: categorical feature columns (strings; missing values become "missing").
-        cfg: the ``prepare.preprocessing`` config group.
+        cfg: the ``prepare.preprocessing`` settings (choices checked when they were loaded).
     """
     import numpy as np
     from sklearn.compose import ColumnTransformer
@@ -28,12 +32,8 @@ def build_preprocessor(numeric: list[str], categorical: list[str], cfg: dict[str
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
 
-    scaling = cfg.get("scaling", "standard")
-    if scaling not in SCALERS:
-        raise ConfigError(
-            f"prepare.preprocessing.scaling is {scaling!r}; use one of {', '.join(SCALERS)}."
-        )
-    log_columns = list(cfg.get("log1p_columns") or [])
+    scaling = cfg.scaling
+    log_columns = list(cfg.log1p_columns)
     unknown = sorted(set(log_columns) - set(numeric))
     if unknown:
         raise ConfigError(
@@ -55,7 +55,7 @@ def build_preprocessor(numeric: list[str], categorical: list[str], cfg: dict[str
     if categorical:
         encoder = OneHotEncoder(
             handle_unknown="infrequent_if_exist",
-            min_frequency=float(cfg.get("rare_category_share", 0.01)) or None,
+            min_frequency=cfg.rare_category_share or None,
             sparse_output=False,
             dtype=np.float32,
         )
@@ -67,19 +67,13 @@ def build_preprocessor(numeric: list[str], categorical: list[str], cfg: dict[str
     return ColumnTransformer(transformers, remainder="drop", verbose_feature_names_out=False)
 
 
-def _numeric_steps(cfg: dict[str, Any], scaling: str) -> list:
+def _numeric_steps(cfg: PreprocessingSettings, scaling: str) -> list:
     """Imputation (with indicators) then the configured scaler."""
     from sklearn.impute import SimpleImputer
     from sklearn.preprocessing import RobustScaler, StandardScaler
 
-    strategy = cfg.get("numeric_imputation", "median")
-    if strategy not in ("mean", "median", "most_frequent"):
-        raise ConfigError(
-            f"prepare.preprocessing.numeric_imputation is {strategy!r}; "
-            "use mean, median or most_frequent."
-        )
     steps = [("impute", SimpleImputer(
-        strategy=strategy, add_indicator=bool(cfg.get("missing_indicators", True)),
+        strategy=cfg.numeric_imputation, add_indicator=cfg.missing_indicators,
         keep_empty_features=True,
     ))]
     if scaling == "standard":

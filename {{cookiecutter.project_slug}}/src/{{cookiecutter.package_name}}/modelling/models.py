@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from ..core.settings import ModelSettings, PreprocessingSettings
+
 
 # Size-dependent settings (adapt_to_size). A leaf may hold at most this share of the training
 # rows, so a tree can still split into about ten leaves: a configured min_samples_leaf of 50 on
@@ -46,7 +52,7 @@ FAMILIES = {
 }
 
 
-def adapt_to_size(model_cfg: dict[str, Any], n_rows: int) -> tuple[dict[str, Any], list[dict]]:
+def adapt_to_size(model_cfg: ModelSettings, n_rows: int) -> tuple[ModelSettings, list[dict]]:
     """The model config with its size-dependent settings made safe for ``n_rows`` training rows.
 
     * ``min_samples_leaf`` (histogram gradient boosting, random forest): an integer above
@@ -60,24 +66,24 @@ def adapt_to_size(model_cfg: dict[str, Any], n_rows: int) -> tuple[dict[str, Any
     resolves as scikit-learn would).
 
     Args:
-        model_cfg: the ``model`` config group (``name`` and ``params``).
+        model_cfg: the ``model`` settings (``name`` and ``params``).
         n_rows: the rows the model is fitted on.
 
     Returns:
-        The config with the used values in ``params`` (a copy; the input is not modified), and
+        The settings with the used values in ``params`` (a copy; the input is frozen), and
         one ``{"param", "configured", "used", "reason"}`` per setting that was resolved or
         changed.
     """
-    params = dict(model_cfg.get("params") or {})
-    name = model_cfg.get("name")
-    adapted = []
+    params = dict(model_cfg.params)
+    name = model_cfg.name
+    adapted: list[dict[str, Any]] = []
 
-    def use(param, value, reason):
+    def use(param: str, value: Any, reason: str) -> None:
         adapted.append({"param": param, "configured": params.get(param), "used": value,
                         "reason": reason})
         params[param] = value
 
-    leaf = params.get("min_samples_leaf")
+    leaf: Any = params.get("min_samples_leaf")  # whatever conf/ holds: checked below
     cap = max(1, math.floor(MAX_LEAF_SHARE * n_rows))
     is_count = isinstance(leaf, int) and not isinstance(leaf, bool)
     if name in ("hist_gradient_boosting", "random_forest") and is_count and leaf > cap:
@@ -94,7 +100,7 @@ def adapt_to_size(model_cfg: dict[str, Any], n_rows: int) -> tuple[dict[str, Any
             if held_out < EARLY_STOPPING_MIN_VALIDATION_ROWS:
                 use("early_stopping", False, f"its internal validation split would hold "
                     f"{held_out} rows, fewer than {EARLY_STOPPING_MIN_VALIDATION_ROWS}")
-    return {**model_cfg, "params": params}, adapted
+    return model_cfg.model_copy(update={"params": params}), adapted
 
 
 def describe_adaptations(adapted: list[dict]) -> dict[str, str]:
@@ -112,7 +118,7 @@ def describe_adaptations(adapted: list[dict]) -> dict[str, str]:
             for a in adapted}
 
 
-def distinct_predictions(p) -> int:
+def distinct_predictions(p: ArrayLike) -> int:
     """How many different probabilities ``p`` holds (equal to 12 decimals counts as one)."""
     import numpy as np
 
@@ -137,7 +143,7 @@ def constant_predictions(by_split: dict[str, Any]) -> dict[str, Any]:
     return {"constant": bool(constant), **counts, "value": value}
 
 
-def build_estimator(model_cfg: dict[str, Any], seed: int | None = None):
+def build_estimator(model_cfg: ModelSettings, seed: int | None = None) -> Any:
     """Instantiate the configured classifier.
 
     Args:
@@ -145,13 +151,13 @@ def build_estimator(model_cfg: dict[str, Any], seed: int | None = None):
         seed: ``train.seed``, used as ``random_state`` when the family takes one and the
             config does not set it.
     """
-    name = model_cfg.get("name")
+    name = model_cfg.name
     if name not in FAMILIES:
         raise ConfigError(
             f"model.name is {name!r}; choose one of {', '.join(FAMILIES)} "
             "(a file per family in conf/model/, selected with `model=<name>`)."
         )
-    params = dict(model_cfg.get("params") or {})
+    params = dict(model_cfg.params)
     try:
         estimator = FAMILIES[name](**params)
     except TypeError as error:
@@ -162,15 +168,15 @@ def build_estimator(model_cfg: dict[str, Any], seed: int | None = None):
     return estimator
 
 
-def build_pipeline(numeric: list[str], categorical: list[str], prepare_cfg: dict[str, Any],
-                   model_cfg: dict[str, Any], seed: int | None = None):
+def build_pipeline(numeric: list[str], categorical: list[str], prepare_cfg: PreprocessingSettings,
+                   model_cfg: ModelSettings, seed: int | None = None) -> Any:
     """Preprocessing and classifier as one scikit-learn ``Pipeline``.
 
     Args:
         numeric: numeric feature columns.
         categorical: categorical feature columns.
-        prepare_cfg: the ``prepare.preprocessing`` config group.
-        model_cfg: the ``model`` config group.
+        prepare_cfg: the ``prepare.preprocessing`` settings.
+        model_cfg: the ``model`` settings.
         seed: the training seed.
     """
     from sklearn.pipeline import Pipeline

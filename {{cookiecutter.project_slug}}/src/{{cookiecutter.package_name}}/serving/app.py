@@ -26,21 +26,30 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..core.config import get
 from ..core.errors import ConfigError
 from ..core.paths import PACKAGE, RANGES_KEY
+from ..core.settings import ServeSettings
+
+if TYPE_CHECKING:
+    from mlflow.pyfunc import PyFuncModel
+
+    from ..data.validation import RowFinding
 
 log = logging.getLogger(__name__)
 
-ON_BAD_ROW = ("reject", "warn")
-DEFAULT_ON_BAD_ROW = "reject"
-DEFAULT_MAX_REQUEST_MB = 10.0
-MB = 1024 * 1024
+# ASGI's callables (the spec's names): the server's scope, the messages, receive and send.
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+Headers = Sequence[tuple[bytes, bytes]]
+
 #: Findings listed in a refusal (its message quotes the first few); warnings are all listed.
 MAX_LISTED = 100
 MAX_QUOTED = 5
@@ -54,43 +63,30 @@ REJECTED_STATUS = 422
 # ------------------------------------------------------------------------------ settings
 
 
-@dataclass(frozen=True)
-class ServeSettings:
-    """How the server treats bad rows and large bodies (``conf/serve/default.yaml``)."""
-
-    on_bad_row: str = DEFAULT_ON_BAD_ROW
-    max_request_mb: float = DEFAULT_MAX_REQUEST_MB
-
-    @property
-    def max_bytes(self) -> int:
-        """The largest accepted request body, in bytes."""
-        return int(self.max_request_mb * MB)
-
-
-def settings_from_params(params: Mapping[str, Any], on_bad_row: str | None = None,
-                         max_request_mb: float | None = None) -> ServeSettings:
-    """The ``serve`` group of the composed parameters, with command-line overrides.
+def with_overrides(serve: ServeSettings, on_bad_row: str | None = None,
+                   max_request_mb: float | None = None) -> ServeSettings:
+    """The ``serve`` settings with the command line's overrides, checked like ``conf/serve/``.
 
     Args:
-        params: the composed parameters; a ``params.yaml`` without ``serve`` gets the defaults.
+        serve: the validated ``serve`` settings (``conf/serve/default.yaml``).
         on_bad_row: ``reject`` or ``warn``, instead of ``serve.on_bad_row``.
         max_request_mb: instead of ``serve.max_request_mb``.
+
+    Raises:
+        ConfigError: an override the schema refuses, naming its option.
     """
-    mode = on_bad_row or get(params, "serve.on_bad_row", DEFAULT_ON_BAD_ROW)
-    if mode not in ON_BAD_ROW:
-        raise ConfigError(f"serve.on_bad_row is {mode!r}; allowed: {', '.join(ON_BAD_ROW)} "
-                          "(set it in conf/serve/default.yaml or pass --on-bad-row).")
-    limit = max_request_mb if max_request_mb is not None else get(
-        params, "serve.max_request_mb", DEFAULT_MAX_REQUEST_MB)
+    from pydantic import ValidationError
+
+    given = {"on_bad_row": on_bad_row, "max_request_mb": max_request_mb}
+    changes = {key: value for key, value in given.items() if value is not None}
+    if not changes:
+        return serve
     try:
-        limit = float(limit)
-    except (TypeError, ValueError):
-        limit = float("nan")
-    if not limit > 0:
-        raise ConfigError(f"serve.max_request_mb must be a positive number of megabytes "
-                          f"(got {max_request_mb if max_request_mb is not None else limit!r}); "
-                          "set it in conf/serve/default.yaml or pass --max-request-mb.")
-    return ServeSettings(mode, limit)
+        return ServeSettings.model_validate({**serve.model_dump(), **changes})
+    except ValidationError as error:
+        problem = error.errors()[0]
+        option = "--" + str(problem["loc"][0]).replace("_", "-")
+        raise ConfigError(f"{option} {problem['input']!r}: {problem['msg']}") from None
 
 
 # ------------------------------------------------------------------ what the model knows
@@ -119,7 +115,7 @@ class ModelKnowledge:
                 f"{len(self.features)} features missing")
 
 
-def knowledge_of(model) -> ModelKnowledge:
+def knowledge_of(model: PyFuncModel) -> ModelKnowledge:
     """What the loaded pyfunc ``model`` itself says: signature, fitted encoders, metadata."""
     metadata = model.metadata
     schema = metadata.get_input_schema()
@@ -133,7 +129,7 @@ def knowledge_of(model) -> ModelKnowledge:
                           logged_ranges(metadata.metadata))
 
 
-def encoder_categories(estimator) -> dict[str, tuple[str, ...]]:
+def encoder_categories(estimator: Any) -> dict[str, tuple[str, ...]]:
     """The ``categories_`` of every fitted encoder inside ``estimator``'s column transformers.
 
     Looks through pipelines, column transformers and wrappers (``CalibratedClassifierCV``,
@@ -155,9 +151,9 @@ def encoder_categories(estimator) -> dict[str, tuple[str, ...]]:
     return found
 
 
-def _estimators(estimator) -> Iterable[Any]:
+def _estimators(estimator: Any) -> Iterable[Any]:
     """``estimator`` and every estimator nested inside it (each once)."""
-    stack, seen = [estimator], set()
+    stack, seen = [estimator], set[int]()
     while stack:
         est = stack.pop()
         if est is None or isinstance(est, str) or id(est) in seen:
@@ -171,15 +167,20 @@ def _estimators(estimator) -> Iterable[Any]:
                      for c in getattr(est, "calibrated_classifiers_", []))
 
 
-def _are_names(columns) -> bool:
+def _are_names(columns: object) -> bool:
     return isinstance(columns, list | tuple) and all(isinstance(c, str) for c in columns)
 
 
-def logged_ranges(metadata: Mapping[str, Any] | None) -> dict[str, tuple]:
+def logged_ranges(
+    metadata: Mapping[str, Any] | None,
+) -> dict[str, tuple[float | None, float | None]]:
     """``{column: (min, max)}`` from a logged model's metadata (empty when it has none)."""
     raw = (metadata or {}).get(RANGES_KEY) or {}
-    return {str(column): tuple(None if b is None else float(b) for b in bounds)
-            for column, bounds in raw.items()}
+    return {str(column): (_bound(low), _bound(high)) for column, (low, high) in raw.items()}
+
+
+def _bound(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 # ------------------------------------------------------------------- checking each request
@@ -188,7 +189,7 @@ def logged_ranges(metadata: Mapping[str, Any] | None) -> dict[str, tuple]:
 class BadRows(Exception):
     """Raised by :class:`CheckedModel` to refuse a request; the app answers 422."""
 
-    def __init__(self, findings: list) -> None:
+    def __init__(self, findings: list[RowFinding]) -> None:
         self.findings = findings
         super().__init__(f"{len(findings)} bad row finding(s)")
 
@@ -198,7 +199,7 @@ class _Request:
     """What the model wrapper tells the middleware about the request being answered."""
 
     checked: bool = False
-    findings: list = field(default_factory=list)
+    findings: list[RowFinding] = field(default_factory=list)
     rejected: bool = False
 
 
@@ -216,15 +217,15 @@ class CheckedModel:
         on_bad_row: ``reject`` (raise :class:`BadRows`) or ``warn`` (score, report findings).
     """
 
-    def __init__(self, model, knowledge: ModelKnowledge, on_bad_row: str) -> None:
+    def __init__(self, model: PyFuncModel, knowledge: ModelKnowledge, on_bad_row: str) -> None:
         self._model = model
         self.knowledge = knowledge
         self.on_bad_row = on_bad_row
 
-    def __getattr__(self, name: str):
+    def __getattr__(self, name: str) -> Any:
         return getattr(self._model, name)
 
-    def check(self, data) -> list:
+    def check(self, data: Any) -> list[RowFinding]:
         """The findings of :func:`check_rows` for the rows of ``data`` (a frame or records)."""
         import pandas as pd
 
@@ -239,7 +240,7 @@ class CheckedModel:
         return check_rows(data, features=k.features or tuple(map(str, data.columns)),
                           ranges=k.ranges, known_categories=k.categories)
 
-    def predict(self, data, params: dict[str, Any] | None = None):
+    def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
         """Check, then refuse (``reject``) or score (``warn``) the rows."""
         findings = self.check(data)
         request = _CURRENT.get()
@@ -267,11 +268,11 @@ class ServingMiddleware:
         settings: the serve settings.
     """
 
-    def __init__(self, app, settings: ServeSettings) -> None:
+    def __init__(self, app: ASGIApp, settings: ServeSettings) -> None:
         self.app = app
         self.settings = settings
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -292,7 +293,7 @@ class ServingMiddleware:
                 return
         replayed = False
 
-        async def replay():
+        async def replay() -> Message:
             nonlocal replayed
             if not replayed:
                 replayed = True
@@ -306,7 +307,7 @@ class ServingMiddleware:
         finally:
             _CURRENT.reset(token)
 
-    async def _too_large(self, send, size: str) -> None:
+    async def _too_large(self, send: Send, size: str) -> None:
         mb = f"{self.settings.max_request_mb:g}"
         body = {"error_code": "REQUEST_TOO_LARGE",
                 "message": f"the request body ({size}) is larger than this server accepts, "
@@ -319,14 +320,14 @@ class ServingMiddleware:
 class _Answer:
     """Wraps ``send``: replaces a refusal by the 422, adds warnings, cuts echoing errors."""
 
-    def __init__(self, send, request: _Request, settings: ServeSettings) -> None:
+    def __init__(self, send: Send, request: _Request, settings: ServeSettings) -> None:
         self._send = send
         self._request = request
         self._settings = settings
-        self._start: dict | None = None
+        self._start: Message | None = None
         self._chunks: list[bytes] = []
 
-    async def send(self, message) -> None:
+    async def send(self, message: Message) -> None:
         if message["type"] == "http.response.start":
             status = message["status"]
             rewrite = (self._request.rejected or status >= 400
@@ -354,7 +355,7 @@ class _Answer:
                            start["headers"])
 
 
-def refusal(findings: list) -> dict[str, Any]:
+def refusal(findings: list[RowFinding]) -> dict[str, Any]:
     """The 422 body: a message quoting the first findings, and the findings themselves."""
     rows = len({f.row for f in findings})
     quoted = "; ".join(f.detail for f in findings[:MAX_QUOTED])
@@ -368,7 +369,7 @@ def refusal(findings: list) -> dict[str, Any]:
     }
 
 
-def _with_warnings(body: bytes, findings: list) -> bytes | dict:
+def _with_warnings(body: bytes, findings: list[RowFinding]) -> bytes | dict[str, Any]:
     """MLflow's ``{"predictions": ...}`` with the ``warnings`` list added."""
     try:
         answer = json.loads(body)
@@ -389,7 +390,7 @@ def _cut(text: str, limit: int = ECHO_LIMIT) -> str:
     return f"{text[:head]} ... [{len(text) - limit} characters cut] ... {text[-tail:]}"
 
 
-def _cut_body(body: bytes) -> bytes | dict:
+def _cut_body(body: bytes) -> bytes | dict[str, Any]:
     """An error answer with each long text field cut (it may quote the whole request)."""
     if len(body) <= ECHO_LIMIT:
         return body
@@ -402,7 +403,7 @@ def _cut_body(body: bytes) -> bytes | dict:
     return {k: _cut(v) if isinstance(v, str) else v for k, v in answer.items()}
 
 
-def _content_length(scope) -> int | None:
+def _content_length(scope: Scope) -> int | None:
     for name, value in scope.get("headers", []):
         if name == b"content-length":
             try:
@@ -412,7 +413,8 @@ def _content_length(scope) -> int | None:
     return None
 
 
-async def _respond(send, status: int, body: bytes | dict, headers=()) -> None:
+async def _respond(send: Send, status: int, body: bytes | dict[str, Any],
+                   headers: Headers = ()) -> None:
     """Send a whole answer; a dict is sent as JSON. ``content-length`` is recomputed."""
     if isinstance(body, dict):
         body = json.dumps(body).encode()
@@ -427,14 +429,15 @@ async def _respond(send, status: int, body: bytes | dict, headers=()) -> None:
 # --------------------------------------------------------------------------- building it
 
 
-def load_champion(model_uri: str):
+def load_champion(model_uri: str) -> PyFuncModel:
     """The pyfunc model at ``model_uri`` (e.g. ``models:/name@champion``)."""
     import mlflow
 
     return mlflow.pyfunc.load_model(model_uri)
 
 
-def build_app(model, settings: ServeSettings, knowledge: ModelKnowledge | None = None):
+def build_app(model: PyFuncModel, settings: ServeSettings,
+              knowledge: ModelKnowledge | None = None) -> ServingMiddleware:
     """MLflow's scoring app for ``model``, with the row checks and the body cap.
 
     Args:
@@ -452,7 +455,8 @@ def build_app(model, settings: ServeSettings, knowledge: ModelKnowledge | None =
                     "range-checked; set data.ranges and retrain (`dvc repro`) to check them",
                     RANGES_KEY)
     checked = CheckedModel(model, knowledge, settings.on_bad_row)
-    return ServingMiddleware(scoring_server.init(checked), settings)
+    # a PyFuncModel by delegation (__getattr__), which the checker cannot see
+    return ServingMiddleware(scoring_server.init(checked), settings)  # type: ignore[arg-type]
 
 
 def settings_to_environment(model_uri: str, settings: ServeSettings) -> None:
@@ -462,10 +466,10 @@ def settings_to_environment(model_uri: str, settings: ServeSettings) -> None:
                                            "max_request_mb": settings.max_request_mb})
 
 
-def app_from_env():
+def app_from_env() -> ServingMiddleware:
     """The app of one uvicorn worker process (``--workers`` > 1), from the environment."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s [serve] %(message)s",
                         datefmt="%H:%M:%S")
     cfg = json.loads(os.environ[SETTINGS_ENV])
-    settings = ServeSettings(cfg["on_bad_row"], float(cfg["max_request_mb"]))
+    settings = ServeSettings(on_bad_row=cfg["on_bad_row"], max_request_mb=cfg["max_request_mb"])
     return build_app(load_champion(cfg["model_uri"]), settings)

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import logging
 
-from ..core.config import get, load_params, project_root
+from ..core.config import project_root
 from ..core.errors import UserError, run_stage
 from ..core.io import read_parquet, write_json, write_table
 from ..core.paths import BASELINE_PREDICTIONS, metrics_path, split_path
+from ..core.settings import ModelSettings, PreprocessingSettings, Settings, load_settings
 from ..data.dataset import (
     as_model_data,
     categorical_features,
@@ -28,11 +29,11 @@ from ..data.dataset import (
 log = logging.getLogger(__name__)
 
 
-def fit_baselines(params, schema, X, y) -> dict:
+def fit_baselines(settings: Settings, schema, X, y) -> dict:
     """The fitted baseline models by name.
 
     Args:
-        params: the composed parameters (unused today; kept for configurable baselines).
+        settings: the validated settings (unused today; kept for configurable baselines).
         schema: the dataset schema.
         X: training features; y: training labels.
     """
@@ -43,11 +44,12 @@ def fit_baselines(params, schema, X, y) -> dict:
     # The numeric features with the plainest preprocessing; a table with none (all categorical)
     # gets its categorical ones instead. (A logistic regression on every feature would be the
     # stronger yardstick; it waits for a gate that judges "beats" on intervals, not estimates.)
-    simple = {"numeric_imputation": "median", "missing_indicators": False, "scaling": "standard"}
+    simple = PreprocessingSettings(numeric_imputation="median", missing_indicators=False,
+                                   scaling="standard", rare_category_share=0.01, log1p_columns=[])
     numeric = numeric_features(schema)
     logistic = build_pipeline(
         numeric, [] if numeric else categorical_features(schema), simple,
-        {"name": "logistic_regression", "params": {"max_iter": 1000}},
+        ModelSettings(name="logistic_regression", params={"max_iter": 1000}),
     )
     return {
         "prior": DummyClassifier(strategy="prior").fit(X, y),
@@ -55,9 +57,9 @@ def fit_baselines(params, schema, X, y) -> dict:
     }
 
 
-def legacy_scores(params, frame):
+def legacy_scores(settings: Settings, frame):
     """The legacy score column of a split's table, or None when not configured."""
-    column = get(params, "data.legacy_score_column", None)
+    column = settings.data.legacy_score_column
     if not column:
         return None
     if column not in frame:
@@ -76,16 +78,16 @@ def main() -> None:
 
     from ..core.tracking import stage_run
 
-    params = load_params()
+    settings = load_settings()
     schema = load_schema()
     X_train, y_train, _ = load_split("train", schema)
-    models = fit_baselines(params, schema, X_train, y_train)
+    models = fit_baselines(settings, schema, X_train, y_train)
     tables, metrics, columns = [], {}, {}
     for split in ("valid", "test"):
         frame = read_parquet(project_root() / split_path(split))
         X, y, ids = as_model_data(frame, schema)
         columns[split] = {name: model.predict_proba(X)[:, 1] for name, model in models.items()}
-        legacy = legacy_scores(params, frame)
+        legacy = legacy_scores(settings, frame)
         if legacy is not None:
             columns[split]["legacy"] = legacy
         tables.append(pd.DataFrame({"id": ids, "split": split, "y": y, **columns[split]}))
@@ -96,7 +98,7 @@ def main() -> None:
             "test_brier": round(float(brier_score_loss(y_test, p)), 6),
         }
         log.info("baseline %-8s test AUC %.3f", name, metrics[name]["test_auc"])
-        with stage_run("baseline", params, run_name=f"baseline-{name}",
+        with stage_run("baseline", settings, run_name=f"baseline-{name}",
                        extra_tags={"baseline": name}, groups=()):
             mlflow.log_metrics(metrics[name])
     write_table(project_root() / BASELINE_PREDICTIONS, pd.concat(tables, ignore_index=True))

@@ -9,9 +9,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ..core.config import get, load_params, project_root
+from ..core.config import project_root
 from ..core.errors import run_stage
 from ..core.io import write_json, write_text
+from ..core.settings import load_settings
 from ..decisions.charter import parse_criteria, validate_charter
 
 log = logging.getLogger(__name__)
@@ -56,8 +57,8 @@ def render_card(charter: dict[str, Any]) -> str:
 
 def main() -> None:
     """Validate ``conf/project/``, write the charter and the card, log both to MLflow."""
-    params = load_params()
-    charter = validate_charter(get(params, "project"))
+    settings = load_settings()
+    charter = validate_charter(settings.project)
     out = project_root() / OUT_DIR
     write_json(out / "charter.json", charter)
     card = write_text(out / "project_card.md", render_card(charter))
@@ -67,7 +68,7 @@ def main() -> None:
 
     from ..core.tracking import stage_run
 
-    with stage_run("define", params, groups=("project",)):
+    with stage_run("define", settings, groups=("project",)):
         mlflow.log_artifact(str(card))
         mlflow.log_dict(charter, "charter.json")
 

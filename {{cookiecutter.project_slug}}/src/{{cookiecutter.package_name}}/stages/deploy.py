@@ -27,15 +27,15 @@ from __future__ import annotations
 import logging
 import sys
 
-from ..core.config import get, load_params, project_root
+from ..core.config import project_root
 from ..core.errors import ConfigError, run_stage
 from ..core.io import read_json, write_json, write_text
 from ..core.paths import CHARTER, DECISION, EVALUATION, MODEL_INFO, metrics_path
 from ..core.registry import register
+from ..core.settings import load_settings
 from ..decisions.gate import champion_comparison, gate, render_decision
 
 log = logging.getLogger(__name__)
-JUDGE_ON = ("point", "lower_bound")
 
 
 
@@ -65,9 +65,8 @@ def main() -> None:
     from ..core.tracking import connect, stage_run
     from ..decisions import promotion
 
-    params = load_params()
-    cfg = get(params, "deploy")
-    get(params, "deploy.judge_on", choices=JUDGE_ON)
+    settings = load_settings()
+    cfg = settings.deploy
     root = project_root()
     info = read_json(root / MODEL_INFO)
     evaluation = read_json(root / EVALUATION)
@@ -76,12 +75,12 @@ def main() -> None:
         raise ConfigError("train.log_model is false: there is no logged model to deploy; "
                          "set it to true in conf/train/default.yaml.")
     experiment = promotion.current_experiment()
-    connect(params)
+    connect(settings.mlflow)
     client = MlflowClient()
-    name = model_name(params)
+    name = model_name(cfg)
     version = register(client, name, info)
     client.set_registered_model_alias(name, CHALLENGER, version.version)
-    champion = champion_comparison(params, client, name, version.version)
+    champion = champion_comparison(settings, client, name, version.version)
     passed, reasons = gate(evaluation, champion, cfg)
     # only the workspace's `dvc repro` promotes; an experiment leaves that to `promote`
     promoted = passed and experiment is None
@@ -104,7 +103,7 @@ def main() -> None:
     decision = {"passed": passed, "promoted": promoted, "experiment": experiment,
                 "model_name": name, "version": int(version.version),
                 "champion_version": int(current.version) if current else None,
-                "judge_on": cfg.get("judge_on", "point"), "reasons": reasons,
+                "judge_on": cfg.judge_on, "reasons": reasons,
                 "threshold": evaluation["threshold"]["value"], "champion_comparison": champion}
     if experiment:
         decision["promotion"] = promotion_note
@@ -122,7 +121,7 @@ def main() -> None:
         log.info("  %s", reason)
     if experiment:
         log.info("%s", promotion_note)
-    with stage_run("deploy", params, groups=("deploy",),
+    with stage_run("deploy", settings, groups=("deploy",),
                    extra_tags={"gate": "passed" if passed else "failed",
                                "promoted": str(promoted).lower(),
                                "model_version": str(version.version)}) as run:
@@ -132,7 +131,7 @@ def main() -> None:
         mlflow.log_dict(evaluation, promotion.EVALUATION_ARTIFACT)
         client.set_model_version_tag(name, version.version, promotion.DEPLOY_RUN_TAG,
                                      run.info.run_id)
-    if not passed and cfg.get("strict", False):
+    if not passed and cfg.strict:
         print(f"[deploy] gate failed and deploy.strict is true: {reasons}", file=sys.stderr)
         sys.exit(1)
 

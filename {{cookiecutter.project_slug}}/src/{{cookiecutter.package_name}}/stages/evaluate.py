@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ..core.config import get, load_params, project_root
+from ..core.config import project_root
 from ..core.errors import run_stage
 from ..core.io import read_json, read_parquet, write_json, write_table, write_text
 from ..core.paths import (
@@ -31,12 +31,12 @@ from ..core.paths import (
     metrics_path,
     split_path,
 )
+from ..core.settings import ThresholdSettings, load_settings
 from ..decisions.charter import bias_flag_blocks
 from ..decisions.criteria import constant_finding, judge_criteria, mark_constant
 
 log = logging.getLogger(__name__)
 OUT_DIR = "reports/evaluate"
-THRESHOLD_METHODS = ("fixed", "youden", "cost")
 
 
 
@@ -48,18 +48,15 @@ THRESHOLD_METHODS = ("fixed", "youden", "cost")
 
 
 
-def choose_operating_threshold(params: dict[str, Any], y_valid, p_valid) -> dict[str, Any]:
+def choose_operating_threshold(cfg: ThresholdSettings, y_valid, p_valid) -> dict[str, Any]:
     """The threshold from ``evaluate.threshold``, chosen on the validation split."""
     from ..metrics.threshold import choose_threshold
 
-    cfg = get(params, "evaluate.threshold")
-    method = get(params, "evaluate.threshold.method", choices=THRESHOLD_METHODS)
     value = choose_threshold(
-        y_valid, p_valid, method, fixed=float(cfg.get("fixed", 0.5)),
-        cost_fp=float(cfg.get("cost_false_positive", 1.0)),
-        cost_fn=float(cfg.get("cost_false_negative", 1.0)),
+        y_valid, p_valid, cfg.method, fixed=cfg.fixed,
+        cost_fp=cfg.cost_false_positive, cost_fn=cfg.cost_false_negative,
     )
-    return {"method": method, "value": float(value), "chosen_on": "valid"}
+    return {"method": cfg.method, "value": float(value), "chosen_on": "valid"}
 
 
 def load_inputs(schema: dict[str, Any]):
@@ -102,35 +99,36 @@ def plot_tables(evaluation: dict[str, Any], y, p, threshold: float) -> dict[str,
 def main() -> None:
     """Evaluate, judge the charter, write the report and plots, log to MLflow."""
     from ..data.dataset import load_schema
-    from ..metrics.summary import evaluate_binary, headline
     from ..decisions.advice import next_actions
+    from ..metrics.summary import evaluate_binary, headline
     from ..reporting.evaluation_report import render_report
     from ..reporting.figures import plot_curves, plot_groups
 
-    params = load_params()
-    cfg = get(params, "evaluate")
+    settings = load_settings()
+    cfg = settings.evaluate
     root = project_root()
     schema = load_schema()
     charter = read_json(root / CHARTER)
     model_info = read_json(root / MODEL_INFO)
     valid, test, rows, references, suspected = load_inputs(schema)
-    threshold = choose_operating_threshold(params, valid["y"].to_numpy(), valid["p"].to_numpy())
+    threshold = choose_operating_threshold(cfg.threshold, valid["y"].to_numpy(),
+                                           valid["p"].to_numpy())
     log.info("threshold %.3f (%s, chosen on validation)", threshold["value"], threshold["method"])
 
     y, p = test["y"].to_numpy(), test["p"].to_numpy()
     audited = [a for a in charter["sensitive_attributes"] if a in rows]
     features = rows[[c for c in schema["numeric"] + schema["categorical"]]]
-    log.info("evaluating %d test rows (%d bootstrap resamples)", len(y), int(cfg["n_bootstrap"]))
+    log.info("evaluating %d test rows (%d bootstrap resamples)", len(y), cfg.n_bootstrap)
     evaluation = evaluate_binary(
         y, p, threshold=threshold["value"],
         groups={a: rows[a].astype(str).to_numpy() for a in audited},
         features=features, ids=test["id"].to_numpy(), suspected=suspected,
-        references=references, n_bootstrap=int(cfg["n_bootstrap"]), seed=int(cfg["seed"]),
-        alpha=float(cfg["alpha"]), n_bins=int(cfg["calibration_bins"]),
-        gap_tolerance=float(charter.get("subgroup_gap_tolerance", 0.1)),
-        min_group_size=int(cfg["bias"]["min_group_size"]),
-        slice_min_size=int(cfg["slices"]["min_size"]),
-        slice_quantiles=int(cfg["slices"]["numeric_bins"]),
+        references=references, n_bootstrap=cfg.n_bootstrap, seed=cfg.seed,
+        alpha=cfg.alpha, n_bins=cfg.calibration_bins,
+        gap_tolerance=float(charter["subgroup_gap_tolerance"]),
+        min_group_size=cfg.bias.min_group_size,
+        slice_min_size=cfg.slices.min_size,
+        slice_quantiles=cfg.slices.numeric_bins,
     )
     evaluation["threshold"] = threshold
     finding = constant_finding(valid["p"].to_numpy(), p)
@@ -143,12 +141,12 @@ def main() -> None:
     evaluation["model"]["n_train_rows"] = model_info.get("n_train_rows")
     evaluation["model"]["adapted"] = model_info.get("adapted", [])
     # what the advice needs to know: recalibration already on, rows to fit it on
-    evaluation["model"]["recalibration"] = get(params, "train.recalibration", "none")
+    evaluation["model"]["recalibration"] = settings.train.recalibration
     evaluation["model"]["n_valid_rows"] = int(len(valid))
     evaluation["human_level_auc"] = charter.get("human_level_auc")
     # the charter's say on bias flags, next to the flags the gate judges (judgement.bias_verdicts)
     evaluation["bias_flags_block"] = {a: bias_flag_blocks(charter, a) for a in audited}
-    deploy_cfg = get(params, "deploy", {})
+    deploy_cfg = settings.deploy
     evaluation["next_actions"] = next_actions(evaluation, charter, cfg, deploy_cfg)
 
     out = root / OUT_DIR
@@ -170,7 +168,7 @@ def main() -> None:
 
     from ..core.tracking import stage_run
 
-    with stage_run("evaluate", params, groups=("evaluate",),
+    with stage_run("evaluate", settings, groups=("evaluate",),
                    extra_tags={"train_run_id": model_info["run_id"],
                                "model_id": model_info.get("model_id", "")}) as run:
         mlflow.log_metrics(metrics)

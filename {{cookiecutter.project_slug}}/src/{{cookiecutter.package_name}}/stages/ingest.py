@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import logging
 
-from ..core.config import get, load_params, project_root
+from ..core.config import project_root
 from ..core.errors import run_stage
 from ..core.io import write_table
 from ..core.paths import RAW_BATCH, RAW_BATCH_TRUTH, RAW_DATA, RAW_TRUTH
+from ..core.settings import load_settings
 
 log = logging.getLogger(__name__)
 
@@ -24,11 +25,11 @@ def main() -> None:
     """Load (or generate) the data and its batch; write them to ``data/raw/``."""
     from ..data.sources import load_batch, load_dataset
 
-    cfg = get(load_params(), "data")
+    cfg = load_settings().data
     root = project_root()
-    log.info("ingesting source %s", cfg.get("source"))
+    log.info("ingesting source %s", cfg.source)
     data, truth = load_dataset(cfg)
-    if cfg.get("source") == "own_file" and not cfg.get("batch_path"):
+    if cfg.source == "own_file" and not cfg.batch_path:
         # No production file yet: monitor a sample of the training file, a smoke check that
         # must come out "ok". Point data.batch_path at real new rows when they arrive.
         log.info("no data.batch_path: the monitored batch is a 10% sample of data.path")

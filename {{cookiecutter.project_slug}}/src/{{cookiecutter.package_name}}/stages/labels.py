@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import logging
 
-from ..core.config import get, load_params, project_root
+from ..core.config import project_root
 from ..core.errors import ConfigError, run_stage
 from ..core.io import write_json, write_table
 from ..core.paths import LABEL_SUSPECTS, RAW_TRUTH, metrics_path
+from ..core.settings import ModelSettings, load_settings
 from ..data.dataset import feature_columns, load_schema, model_inputs
 
 log = logging.getLogger(__name__)
@@ -76,28 +77,28 @@ def main() -> None:
         write_suspects_csv,
     )
 
-    params = load_params()
+    settings = load_settings()
     schema = load_schema()
-    cfg = get(params, "prepare.label_quality")
+    cfg = settings.prepare.label_quality
     target, id_col = schema["target"], schema["id_column"]
-    frame, applied = load_corrected(params, schema)
-    sample = audit_sample(frame, target, int(cfg.get("max_rows", 200_000)), int(cfg["seed"]))
+    frame, applied = load_corrected(settings, schema)
+    sample = audit_sample(frame, target, cfg.max_rows, cfg.seed)
     y = sample[target].to_numpy(dtype="int8")
-    check_folds(y, int(cfg["cv_folds"]), target)
+    check_folds(y, cfg.cv_folds, target)
     log.info("auditing labels of %d rows (%d-fold out-of-fold probabilities)",
-             len(sample), int(cfg["cv_folds"]))
+             len(sample), cfg.cv_folds)
 
     conflicts = conflicting_duplicates(sample, feature_columns(schema), target, id_col)
 
     def make_pipeline():
         return build_pipeline(
-            schema["numeric"], schema["categorical"], get(params, "prepare.preprocessing"),
-            {"name": "logistic_regression", "params": {"max_iter": 1000}},
+            schema["numeric"], schema["categorical"], settings.prepare.preprocessing,
+            ModelSettings(name="logistic_regression", params={"max_iter": 1000}),
         )
 
     proba = out_of_fold_probabilities(
         model_inputs(sample, schema), y, make_pipeline,
-        n_splits=int(cfg["cv_folds"]), seed=int(cfg["seed"]),
+        n_splits=cfg.cv_folds, seed=cfg.seed,
     )
     suspects = suspected_label_errors(y, proba, sample[id_col].to_numpy())
     detection = None
@@ -134,7 +135,7 @@ def main() -> None:
 
     from ..core.tracking import stage_run
 
-    with stage_run("labels", params, groups=("prepare",)):
+    with stage_run("labels", settings, groups=("prepare",)):
         mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
         mlflow.log_artifacts(str(out), "labels")
 

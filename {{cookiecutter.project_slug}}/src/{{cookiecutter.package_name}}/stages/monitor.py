@@ -16,7 +16,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from ..core.config import get, load_params, project_root
+from ..core.config import project_root
 from ..core.errors import run_stage
 from ..core.io import read_json, write_json, write_text
 from ..core.paths import (
@@ -28,6 +28,7 @@ from ..core.paths import (
     REFERENCE_PROFILE,
     metrics_path,
 )
+from ..core.settings import DataSettings, Settings, load_settings
 
 log = logging.getLogger(__name__)
 OUT_DIR = "reports/monitor/latest"
@@ -44,12 +45,12 @@ NEXT_STEP = {
 }
 
 
-def monitor_batch(batch, params: dict, name: str, source: Path) -> dict:
+def monitor_batch(batch, settings: Settings, name: str, source: Path) -> dict:
     """Score a batch and judge it against the reference.
 
     Args:
         batch: the incoming table (features, optionally the target column).
-        params: the composed parameters (``monitor`` group).
+        settings: the validated settings (``monitor.thresholds``).
         name: the batch's name in the history.
         source: the batch's file, named in input errors.
     """
@@ -60,11 +61,11 @@ def monitor_batch(batch, params: dict, name: str, source: Path) -> dict:
     from ..monitoring.drift import compute_drift
     from ..monitoring.performance import assess_performance
     from ..monitoring.reference import load_reference
-    from ..monitoring.verdict import decide, resolve_thresholds
+    from ..monitoring.verdict import decide
 
     root = project_root()
     schema = load_schema()
-    thresholds = resolve_thresholds(get(params, "monitor.thresholds", {}) or {})
+    thresholds = settings.monitor.thresholds
     reference = load_reference(root / REFERENCE_PROFILE)
     info = read_json(root / MODEL_INFO)
     model = load_skops(root / MODEL_FILE, info["trusted_types"])
@@ -129,17 +130,15 @@ def render_report(result: dict) -> str:
     return "\n".join(lines)
 
 
-def default_batch_name(data: dict) -> str:
+def default_batch_name(data: DataSettings) -> str:
     """The history's name for the pipeline's batch: one row per distinct batch.
 
     Args:
-        data: the ``data`` config group.
+        data: the ``data`` settings.
     """
-    if data.get("batch_path"):
-        return Path(data["batch_path"]).stem
-    if data.get("source") == "own_file":
-        return "training-sample"
-    return f"{data.get('source')}-seed{(data.get('batch') or {}).get('seed', 1)}"
+    if data.source == "own_file":
+        return Path(data.batch_path).stem if data.batch_path else "training-sample"
+    return f"{data.source}-seed{data.batch.seed}"
 
 
 def deployment_note(root: Path) -> str | None:
@@ -173,14 +172,14 @@ def main(argv: list[str] | None = None) -> None:
     from ..data.sources import read_input
     from ..monitoring.verdict import append_history, summary_row
 
-    params = load_params()
+    settings = load_settings()
     root = project_root()
     path = args.batch or root / RAW_BATCH
-    name = get(params, "monitor.batch_name", None) or (
-        path.stem if args.batch else default_batch_name(get(params, "data")))
-    batch = read_input(path, get(params, "data"))
+    name = settings.monitor.batch_name or (
+        path.stem if args.batch else default_batch_name(settings.data))
+    batch = read_input(path, settings.data)
     log.info("monitoring %s (%d rows)", path, len(batch))
-    result = monitor_batch(batch, params, name, path)
+    result = monitor_batch(batch, settings, name, path)
     note = deployment_note(root)
     if note and note not in result["verdict"]["reasons"]:
         result["verdict"]["reasons"].append(note)
@@ -208,7 +207,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from ..core.tracking import stage_run
 
-    with stage_run("monitor", params, groups=("monitor",),
+    with stage_run("monitor", settings, groups=("monitor",),
                    extra_tags={"monitor.verdict": verdict, "monitor.batch": name}):
         mlflow.log_metrics({k: float(v) for k, v in metrics.items()
                             if isinstance(v, int | float) and v is not None})

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import logging
 
-from ..core.config import get, load_params, project_root
+from ..core.config import project_root
 from ..core.errors import run_stage
 from ..core.io import write_json, write_table
 from ..core.paths import SPLITS, metrics_path, split_path
+from ..core.settings import load_settings
 from ..data.dataset import feature_columns, load_schema
 
 log = logging.getLogger(__name__)
@@ -23,24 +24,24 @@ log = logging.getLogger(__name__)
 def main() -> None:
     """Correct, split and check; write ``data/processed/{train,valid,test}.parquet``."""
     from ..preparation.label_quality import load_corrected
-    from ..preparation.splits import STRATEGIES, check_leakage, split
+    from ..preparation.splits import check_leakage, split
 
-    params = load_params()
+    settings = load_settings()
     schema = load_schema()
-    cfg = get(params, "prepare.split")
-    frame, applied = load_corrected(params, schema)
+    cfg = settings.prepare.split
+    frame, applied = load_corrected(settings, schema)
     if applied.get("relabelled") or applied.get("excluded"):
         log.info("corrections applied: %s", applied)
-    strategy = get(params, "prepare.split.strategy", choices=STRATEGIES)
+    strategy = cfg.strategy
     # prepare.split names the columns; for its own strategy the data's schema
     # (data.group_column, data.time_column) is the fallback, so declaring them once is enough
-    group_col = cfg.get("group_column") or (
+    group_col = cfg.group_column or (
         schema.get("group_column") if strategy == "grouped" else None)
-    time_col = cfg.get("time_column") or (schema.get("time_column") if strategy == "time" else None)
+    time_col = cfg.time_column or (schema.get("time_column") if strategy == "time" else None)
     splits = split(
         frame, strategy=strategy, target=schema["target"],
-        test_size=float(cfg["test_size"]), valid_size=float(cfg["valid_size"]),
-        seed=int(cfg["seed"]), group_col=group_col, time_col=time_col,
+        test_size=cfg.test_size, valid_size=cfg.valid_size,
+        seed=cfg.seed, group_col=group_col, time_col=time_col,
         id_col=schema["id_column"],
     )
     leakage = check_leakage(

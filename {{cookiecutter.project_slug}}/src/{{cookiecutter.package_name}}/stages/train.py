@@ -13,24 +13,26 @@ import logging
 import time
 from typing import Any
 
-from ..core.config import get, load_params, project_root
+from ..core.config import project_root
 from ..core.errors import run_stage
 from ..core.io import write_json, write_table
 from ..core.paths import MODEL_FILE, MODEL_INFO, MODEL_PREDICTIONS, REFERENCE_PROFILE, metrics_path
+from ..core.settings import ModelSettings, PermutationImportanceSettings, Settings, load_settings
 from ..data.dataset import categorical_features, load_schema, load_split, numeric_features
 from ..modelling.persistence import positive_probability, save_skops
 
 log = logging.getLogger(__name__)
-RECALIBRATION = ("none", "sigmoid", "isotonic")
 # The serving environment is the project's own; these are what the pipeline needs to load.
 MODEL_REQUIREMENTS = ("scikit-learn", "skops", "numpy", "pandas", "scipy")
 
 
-def fit_model(params: dict[str, Any], schema: dict[str, Any], X, y, X_valid=None, y_valid=None):
+def fit_model(settings: Settings, model_cfg: ModelSettings, schema: dict[str, Any], X, y,
+              X_valid=None, y_valid=None):
     """Fit the pipeline of ``model`` + ``prepare.preprocessing``, recalibrated if configured.
 
     Args:
-        params: the composed parameters.
+        settings: the validated settings (``prepare.preprocessing``, ``train``).
+        model_cfg: the model to fit (``settings.model`` as adapted to the data size).
         schema: the dataset schema.
         X: training features; y: training labels.
         X_valid: validation features, used only for recalibration.
@@ -40,10 +42,10 @@ def fit_model(params: dict[str, Any], schema: dict[str, Any], X, y, X_valid=None
 
     pipeline = build_pipeline(
         numeric_features(schema), categorical_features(schema),
-        get(params, "prepare.preprocessing"), get(params, "model"), int(get(params, "train.seed")),
+        settings.prepare.preprocessing, model_cfg, settings.train.seed,
     )
     pipeline.fit(X, y)
-    method = get(params, "train.recalibration", choices=RECALIBRATION)
+    method = settings.train.recalibration
     if method == "none":
         return pipeline
     from sklearn.calibration import CalibratedClassifierCV
@@ -60,15 +62,15 @@ def fit_model(params: dict[str, Any], schema: dict[str, Any], X, y, X_valid=None
 
 
 
-def importance(model, X, y, cfg: dict[str, Any], seed: int):
+def importance(model, X, y, cfg: PermutationImportanceSettings, seed: int):
     """Permutation importance (drop in ROC AUC) on a sample of the validation split."""
     import pandas as pd
     from sklearn.inspection import permutation_importance
 
-    repeats = int(cfg.get("n_repeats", 5))
+    repeats = cfg.n_repeats
     if repeats <= 0:
         return pd.DataFrame(columns=["feature", "importance", "std"])
-    rows = min(len(X), int(cfg.get("max_rows", 5000)))
+    rows = min(len(X), cfg.max_rows)
     sample = X.sample(n=rows, random_state=seed) if rows < len(X) else X
     y_sample = pd.Series(y, index=X.index).loc[sample.index].to_numpy()
     result = permutation_importance(
@@ -88,24 +90,25 @@ def main() -> None:
 
     from ..modelling.models import adapt_to_size, constant_predictions, describe_adaptations
 
-    params = load_params()
+    settings = load_settings()
     schema = load_schema()
     root = project_root()
     X_train, y_train, _ = load_split("train", schema)
     X_valid, y_valid, ids_valid = load_split("valid", schema)
     X_test, y_test, ids_test = load_split("test", schema)
 
-    model_name = get(params, "model.name")
+    model_name = settings.model.name
     # Size-dependent settings made safe for these rows; the used values are the ones fitted and
     # logged as MLflow parameters (model.params.*), what changed is logged as model.adapted.*.
-    model_cfg, adapted = adapt_to_size(get(params, "model"), len(X_train))
+    model_cfg, adapted = adapt_to_size(settings.model, len(X_train))
     changes = describe_adaptations(adapted)
     for param, change in changes.items():
         log.info("model.params.%s: %s", param, change)
-    params = {**params, "model": {**model_cfg, **({"adapted": changes} if changes else {})}}
+    logged_model = {**model_cfg.model_dump(mode="json"),
+                    **({"adapted": changes} if changes else {})}
     log.info("fitting %s on %d rows x %d features", model_name, len(X_train), X_train.shape[1])
     started = time.perf_counter()
-    model = fit_model(params, schema, X_train, y_train, X_valid, y_valid)
+    model = fit_model(settings, model_cfg, schema, X_train, y_train, X_valid, y_valid)
     fit_seconds = time.perf_counter() - started
     log.info("fitted in %.1f s", fit_seconds)
 
@@ -139,8 +142,8 @@ def main() -> None:
                    valid_distinct_predictions=float(constant["valid"]),
                    test_distinct_predictions=float(constant["test"]))
 
-    seed = int(get(params, "train.seed"))
-    ranking = importance(model, X_valid, y_valid, get(params, "train.permutation_importance"), seed)
+    seed = settings.train.seed
+    ranking = importance(model, X_valid, y_valid, settings.train.permutation_importance, seed)
     write_table(root / "reports/train/importance.csv", ranking)
 
     from ..metrics._format import jsonable
@@ -155,7 +158,8 @@ def main() -> None:
     save_reference(jsonable(reference), root / REFERENCE_PROFILE)
 
     trusted = save_skops(model, root / MODEL_FILE)
-    info = log_to_mlflow(params, model, X_train, p_train, metrics, ranking, trusted)
+    info = log_to_mlflow(settings, logged_model, model, X_train, p_train, metrics, ranking,
+                         trusted)
     write_json(root / MODEL_INFO, {**info, "model_name": model_name, "trusted_types": trusted,
                                    "n_train_rows": len(X_train), "adapted": adapted,
                                    "constant_predictions": constant})
@@ -165,18 +169,25 @@ def main() -> None:
                {**metrics, "n_train_rows": len(X_train), "adapted": used})
 
 
-def log_to_mlflow(params, model, X_train, p_train, metrics, ranking, trusted) -> dict[str, str]:
-    """Log parameters, metrics, importance and the model; return the ids later stages need."""
+def log_to_mlflow(settings: Settings, logged_model: dict[str, Any], model, X_train, p_train,
+                  metrics, ranking, trusted) -> dict[str, str]:
+    """Log parameters, metrics, importance and the model; return the ids later stages need.
+
+    Args:
+        settings: the validated settings, logged as the run's parameters.
+        logged_model: the ``model`` group as fitted (adapted values, ``adapted`` changes).
+    """
     import mlflow
     from mlflow.models import infer_signature
 
     from ..core.tracking import stage_run
 
-    with stage_run("train", params, run_name=f"train-{get(params, 'model.name')}") as run:
+    with stage_run("train", settings, run_name=f"train-{settings.model.name}",
+                   logged_params={"model": logged_model}) as run:
         mlflow.log_metrics(metrics)
         mlflow.log_table(ranking, "importance.json")
         info = {"run_id": run.info.run_id, "model_id": "", "model_uri": ""}
-        if not get(params, "train.log_model", True):
+        if not settings.train.log_model:
             return info
         example = X_train.head(5)
         signature = required_inputs(

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import logging
 
-from ..core.config import get, load_params, project_root
+from ..core.config import project_root
 from ..core.errors import ConfigError, UserError, run_stage
 from ..core.io import read_parquet, write_json, write_table
 from ..core.paths import RAW_DATA, SCHEMA, VALIDATED, metrics_path
+from ..core.settings import load_settings
 
 log = logging.getLogger(__name__)
 OUT_DIR = "reports/data"
@@ -39,19 +40,19 @@ def main() -> None:
     from ..data.spec import get_spec
     from ..data.validation import label_texts, validate
 
-    params = load_params()
-    cfg = get(params, "data")
+    settings = load_settings()
+    cfg = settings.data
     root = project_root()
     raw = read_parquet(root / RAW_DATA)
     spec = get_spec(cfg, raw)
-    audited = get(params, "project.sensitive_attributes", []) or []
+    audited = settings.project.sensitive_attributes
     missing = [c for c in audited if c not in raw]
     if missing:
         raise ConfigError(
             f"project.sensitive_attributes names {missing}, which are not columns of the data "
             f"({RAW_DATA}); fix conf/project/charter.yaml."
         )
-    source = str(cfg.get("path") or cfg.get("source"))
+    source = str(getattr(cfg, "path", None) or cfg.source)
     unlabelled = raw[spec.target].isna() if spec.target in raw else None
     notes = list(spec.notes)
     if unlabelled is not None and unlabelled.any() and not unlabelled.all():
@@ -97,7 +98,7 @@ def main() -> None:
 
     from ..core.tracking import stage_run
 
-    with stage_run("validate", params, groups=("data",),
+    with stage_run("validate", settings, groups=("data",),
                    extra_tags={"data.rows": str(len(validated))}):
         mlflow.log_metrics(metrics)
         mlflow.log_dict(summary, "profile.json")
