@@ -39,10 +39,8 @@ _BREAST_CANCER_RAW = (
 def snake_case(name: str) -> str:
     """Turn a column name like ``'mean concave points'`` or ``'MeanRadius'`` into snake_case.
 
-    Parameters
-    ----------
-    name
-        Original column name.
+    Args:
+        name: Original column name.
     """
     name = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", str(name).strip())
     return re.sub(r"[^0-9a-zA-Z]+", "_", name).strip("_").lower()
@@ -67,11 +65,9 @@ SUPPORTED_SUFFIXES = {".csv": "csv", ".csv.gz": "csv", ".parquet": "parquet", ".
 def load_breast_cancer() -> pd.DataFrame:
     """Load the Wisconsin breast-cancer table bundled with scikit-learn (offline).
 
-    Returns
-    -------
-    pandas.DataFrame
-        569 rows: ``sample_id`` (0..568), 30 snake_case numeric features and ``malignant``
-        (1 = malignant, 212 rows; scikit-learn's own target codes malignant as 0).
+    Returns:
+        569 rows: ``sample_id`` (0..568), 30 snake_case numeric features and ``malignant`` (1 =
+        malignant, 212 rows; scikit-learn's own target codes malignant as 0).
     """
     import pandas as pd
     from sklearn.datasets import load_breast_cancer as sk_load
@@ -99,16 +95,11 @@ def breast_cancer_batch(
     and the texture features are moved by ``covariate_shift`` standard deviations. Ids follow
     the synthetic batch scheme and never collide with the table's ids.
 
-    Parameters
-    ----------
-    n
-        Number of rows.
-    seed
-        Random seed.
-    covariate_shift
-        Shift of the texture features in standard deviations.
-    prior_shift
-        Log-odds change of the share of malignant rows.
+    Args:
+        n: Number of rows.
+        seed: Random seed.
+        covariate_shift: Shift of the texture features in standard deviations.
+        prior_shift: Log-odds change of the share of malignant rows.
     """
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
         raise ConfigError(f"n must be a positive integer (got {n!r}); set data.batch.n_rows")
@@ -237,25 +228,20 @@ def read_table(
     them: a CSV's encoding (UTF-8 with or without a BOM, else Latin-1) and separator (``,``,
     ``;``, tab or ``|``) are detected unless given.
 
-    Parameters
-    ----------
-    path
-        File to read.
-    config_key
-        Config key that set ``path``, named in error messages so the user knows what to fix.
-    na_values
-        Extra values that mean "missing" (``data.na_values``), beyond pandas' own (``NA``,
-        ``n/a``, ``null``, empty...).
-    encoding, separator, decimal
-        ``data.encoding``, ``data.separator`` and ``data.decimal``; None detects them.
+    Args:
+        path: File to read.
+        config_key: Config key that set ``path``, named in error messages so the user knows what to
+            fix.
+        na_values: Extra values that mean "missing" (``data.na_values``), beyond pandas' own
+            (``NA``, ``n/a``, ``null``, empty...).
+        encoding: ``data.encoding``; None detects it.
+        separator: ``data.separator``; None detects it.
+        decimal: ``data.decimal``; None detects it.
 
-    Raises
-    ------
-    DataFileNotFoundError
-        The file does not exist (also a FileNotFoundError).
-    DataSourceError
-        Unsupported suffix, empty file (no bytes or no data rows), repeated column names or
-        unreadable content.
+    Raises:
+        DataFileNotFoundError: The file does not exist (also a FileNotFoundError).
+        DataSourceError: Unsupported suffix, empty file (no bytes or no data rows), repeated column
+            names or unreadable content.
     """
     import pandas as pd
 

@@ -81,37 +81,23 @@ class FrozenDict(dict):
 class DataSpec:
     """Description of a binary-classification data set.
 
-    Attributes
-    ----------
-    name
-        Name of the data set (the source name for built-ins).
-    target
-        Label column.
-    positive_label
-        Value of ``target`` that means the positive class (mapped to 1).
-    id_column
-        Unique row identifier, or None (rows are then named by position).
-    time_column
-        Optional timestamp column for time-based splits (not a feature).
-    group_column
-        Optional group column for grouped splits, e.g. hospital site (not a feature).
-    numeric
-        Numeric feature columns.
-    categorical
-        Categorical feature columns.
-    categories
-        Allowed categories per categorical column (columns absent here allow any value).
-    ranges
-        ``(min, max)`` per numeric column; either bound may be None.
-    max_missing_share
-        Largest allowed share of missing values in any feature or sensitive column.
-    sensitive
-        Sensitive attributes for fairness reporting (may or may not be features).
-    second_label
-        Optional second label column (e.g. a second annotator) for label agreement.
-    notes
-        What was inferred from the table and not configured (id column, positive label,
-        columns left out and why), one sentence each, for the log and the data report.
+    Attributes:
+        name: Name of the data set (the source name for built-ins).
+        target: Label column.
+        positive_label: Value of ``target`` that means the positive class (mapped to 1).
+        id_column: Unique row identifier, or None (rows are then named by position).
+        time_column: Optional timestamp column for time-based splits (not a feature).
+        group_column: Optional group column for grouped splits, e.g. hospital site (not a feature).
+        numeric: Numeric feature columns.
+        categorical: Categorical feature columns.
+        categories: Allowed categories per categorical column (columns absent here allow any value).
+        ranges: ``(min, max)`` per numeric column; either bound may be None.
+        max_missing_share: Largest allowed share of missing values in any feature or sensitive
+            column.
+        sensitive: Sensitive attributes for fairness reporting (may or may not be features).
+        second_label: Optional second label column (e.g. a second annotator) for label agreement.
+        notes: What was inferred from the table and not configured (id column, positive label,
+            columns left out and why), one sentence each, for the log and the data report.
     """
 
     name: str
@@ -534,17 +520,12 @@ def spec_from_config(
     ``positive_label`` an obvious positive class (1, yes, true...) is taken; each such choice is
     a sentence in ``notes``. A column the config lists wins over inference.
 
-    Parameters
-    ----------
-    cfg
-        The ``data`` settings, or a mapping of the same keys (a plain dict or an OmegaConf
-        DictConfig).
-    df
-        The raw frame to infer feature types from; None uses only the listed columns.
-    base
-        Spec whose values are kept for keys the config does not set (for built-ins).
-    name
-        Name of the resulting spec; defaults to ``cfg['source']`` or ``'own_file'``.
+    Args:
+        cfg: The ``data`` settings, or a mapping of the same keys (a plain dict or an OmegaConf
+            DictConfig).
+        df: The raw frame to infer feature types from; None uses only the listed columns.
+        base: Spec whose values are kept for keys the config does not set (for built-ins).
+        name: Name of the resulting spec; defaults to ``cfg['source']`` or ``'own_file'``.
     """
     cfg = config_mapping(cfg)
     _check_key_typos(cfg)
@@ -674,13 +655,10 @@ def _categorical_names(cfg: Mapping[str, Any]) -> list[str]:
 def get_spec(cfg: DataSettings | Mapping[str, Any], df: pd.DataFrame | None = None) -> DataSpec:
     """Spec for the configured source: the built-in one (config keys override) or inferred.
 
-    Parameters
-    ----------
-    cfg
-        The ``data`` settings (or a mapping); ``source`` selects a built-in spec when it names
-        one.
-    df
-        Raw frame used to infer feature types for a user's own file.
+    Args:
+        cfg: The ``data`` settings (or a mapping); ``source`` selects a built-in spec when it names
+            one.
+        df: Raw frame used to infer feature types for a user's own file.
     """
     cfg = config_mapping(cfg)
     source = cfg.get("source")
