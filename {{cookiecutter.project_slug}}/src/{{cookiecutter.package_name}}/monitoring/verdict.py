@@ -53,26 +53,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from pydantic import ValidationError
+
 from ..core.errors import ConfigError
 from ..core.io import atomic_path
-
-DEFAULT_THRESHOLDS: dict[str, Any] = {
-    "alpha": 0.05,
-    "correction": "holm",
-    "psi_epsilon": 1e-4,
-    "psi_watch": 0.1,
-    "psi_drift": 0.25,
-    "ks_watch": 0.1,
-    "ks_drift": 0.2,
-    "importance_min": 0.01,
-    "max_missing_increase": 0.05,
-    "max_unseen_share": 0.01,
-    "confidence": 0.95,
-    "auc_tolerance": 0.02,
-    "oe_tolerance": 0.1,
-    "slope_tolerance": 0.2,
-    "min_batch_size": 500,
-}
+from ..core.settings import MonitorThresholds
 
 VERDICTS = ("ok", "watch", "retrain", "investigate-data")
 HISTORY_COLUMNS = (
@@ -98,36 +83,54 @@ HISTORY_COLUMNS = (
 )
 
 
-def resolve_thresholds(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Merge threshold overrides (e.g. the ``monitor`` Hydra group) into the defaults.
+def shipped_thresholds() -> dict[str, Any]:
+    """The thresholds ``conf/monitor/default.yaml`` ships: the one place their defaults live."""
+    import yaml
+
+    from ..core.config import project_root
+
+    path = project_root() / "conf" / "monitor" / "default.yaml"
+    return yaml.safe_load(path.read_text(encoding="utf-8"))["thresholds"]
+
+
+def monitor_thresholds(
+    thresholds: MonitorThresholds | Mapping[str, Any] | None = None,
+) -> MonitorThresholds:
+    """The typed thresholds: as given, or a mapping of overrides over the shipped ones.
 
     Args:
-        overrides: Mapping of threshold name to value; None keeps all defaults.
-
-    Returns:
-        A complete threshold dict.
+        thresholds: The validated ``monitor.thresholds`` (what the monitor stage passes); a
+            mapping of threshold name to value (the keys it lacks take
+            :func:`shipped_thresholds`'s); None: the shipped thresholds.
 
     Raises:
-        ValueError: On unknown names (likely typos) or inconsistent values.
+        ConfigError: On unknown names (likely typos) or inconsistent values.
     """
-    merged = dict(DEFAULT_THRESHOLDS)
-    if overrides:
-        given = dict(overrides)
-        unknown = sorted(set(given) - set(DEFAULT_THRESHOLDS))
-        if unknown:
-            raise ConfigError(
-                f"Unknown monitor thresholds {unknown}; known: {sorted(DEFAULT_THRESHOLDS)}."
-            )
-        merged.update(given)
-    for key in ("alpha", "confidence"):
-        if not 0.0 < float(merged[key]) < 1.0:
-            raise ConfigError(f"Threshold '{key}' must lie in (0, 1), got {merged[key]}.")
-    for low, high in (("psi_watch", "psi_drift"), ("ks_watch", "ks_drift")):
-        if float(merged[low]) > float(merged[high]):
-            raise ConfigError(f"Threshold '{low}' ({merged[low]}) exceeds '{high}'.")
-    if merged["correction"] not in ("holm", "bonferroni"):
-        raise ConfigError("Threshold 'correction' must be 'holm' or 'bonferroni'.")
-    return merged
+    if isinstance(thresholds, MonitorThresholds):
+        return thresholds
+    given = dict(thresholds or {})
+    known = sorted(MonitorThresholds.model_fields)
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        raise ConfigError(f"Unknown monitor thresholds {unknown}; known: {known}.")
+    complete = given if set(given) == set(known) else {**shipped_thresholds(), **given}
+    try:
+        return MonitorThresholds.model_validate(complete)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'thresholds'}: {e['msg']}"
+                             for e in error.errors())
+        raise ConfigError(f"Monitor thresholds: {problems}.") from None
+
+
+def resolve_thresholds(
+    overrides: MonitorThresholds | Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """:func:`monitor_thresholds` as a plain dict, for code that reads thresholds by key.
+
+    Raises:
+        ConfigError: On unknown names (likely typos) or inconsistent values.
+    """
+    return monitor_thresholds(overrides).model_dump()
 
 
 def _pct(value: float) -> str:
@@ -151,17 +154,17 @@ def _drift_text(name: str, entry: Mapping[str, Any]) -> str:
     return f"'{name}' ({', '.join(parts)})"
 
 
-def _data_quality(drift: Mapping[str, Any], limits: Mapping[str, Any]) -> list[str]:
+def _data_quality(drift: Mapping[str, Any], limits: MonitorThresholds) -> list[str]:
     problems = [f"data quality: schema: {issue}" for issue in drift.get("schema_issues", [])]
     for name, entry in drift["features"].items():
         change = entry.get("missing_change")
-        if change is not None and change >= limits["max_missing_increase"]:
+        if change is not None and change >= limits.max_missing_increase:
             problems.append(
                 f"data quality: missing share of '{name}' rose from "
                 f"{_pct(entry['missing_share_reference'])} to {_pct(entry['missing_share'])}"
             )
         unseen = entry.get("unseen_share")
-        if unseen is not None and unseen >= limits["max_unseen_share"]:
+        if unseen is not None and unseen >= limits.max_unseen_share:
             examples = ", ".join(entry.get("unseen_categories", [])[:5])
             problems.append(
                 f"data quality: {_pct(unseen)} of '{name}' values are categories unseen in the "
@@ -214,7 +217,7 @@ def _ref_slope_text(slope: Mapping[str, Any], lead: str = "; ") -> str:
 def _ranking_text(
     ranking: Mapping[str, Any],
     observed: Mapping[str, Any],
-    limits: Mapping[str, Any],
+    limits: MonitorThresholds,
     short: bool = False,
 ) -> str:
     auc = {
@@ -230,7 +233,7 @@ def _ranking_text(
         return text
     text += (
         f" (difference {_with_interval(ranking, observed.get('ranking_change'), 3)}, tolerance "
-        f"{limits['auc_tolerance']}"
+        f"{limits.auc_tolerance}"
     )
     if ranking.get("reference_gap") is not None:
         change = {"estimate": ranking.get("change"), "interval": ranking.get("change_interval")}
@@ -358,7 +361,7 @@ def read_batch(
     drift_result: Mapping[str, Any],
     performance_result: Mapping[str, Any],
     reference: Mapping[str, Any],
-    limits: Any,
+    limits: MonitorThresholds,
 ) -> BatchFacts:
     """The facts the rules read, from ``compute_drift``, ``assess_performance`` and the reference.
 
@@ -369,7 +372,7 @@ def read_batch(
     }
     for name, entry in drift_result["features"].items():
         if entry.get("status") in ("watch", "drift"):
-            key = entry.get("importance", 0.0) >= limits["importance_min"]
+            key = entry.get("importance", 0.0) >= limits.importance_min
             groups[(entry["status"], key)].append(name)
     perf = performance_result
     has_labels = bool(perf.get("has_labels"))
@@ -388,12 +391,14 @@ def read_batch(
     )
 
 
-def data_quality_rule(drift_result: Mapping[str, Any], limits: Any) -> list[Finding]:
+def data_quality_rule(
+    drift_result: Mapping[str, Any], limits: MonitorThresholds
+) -> list[Finding]:
     """``investigate-data``: a schema issue, a missing share up, or unseen categories."""
     return [Finding("investigate-data", text) for text in _data_quality(drift_result, limits)]
 
 
-def performance_rule(facts: BatchFacts, limits: Any) -> list[Finding]:
+def performance_rule(facts: BatchFacts, limits: MonitorThresholds) -> list[Finding]:
     """``retrain``: the real AUC below the reference's (concept drift by AUC, reference)."""
     if not facts.auc_drop:
         return []
@@ -403,29 +408,29 @@ def performance_rule(facts: BatchFacts, limits: Any) -> list[Finding]:
         f"performance: real AUC {_num(observed.get('auc'))} is below the reference "
         f"{_num(facts.reference_observed.get('auc'))} (change "
         f"{_num(comparison.get('auc_change'))}, interval [{_num(ci[0])}, {_num(ci[1])}], "
-        f"tolerance {limits['auc_tolerance']})"
+        f"tolerance {limits.auc_tolerance})"
     ))]
 
 
-def weakened_relation(facts: BatchFacts, limits: Any) -> str | None:
+def weakened_relation(facts: BatchFacts, limits: MonitorThresholds) -> str | None:
     """Concept drift, the relation weakened: the slope wholly below ``1 - slope_tolerance``."""
     if not facts.weakened:
         return None
     return (
         f"calibration slope {_slope_text(facts.slope, facts.observed)} < "
-        f"{1 - limits['slope_tolerance']:.2f} (1 - slope_tolerance"
+        f"{1 - limits.slope_tolerance:.2f} (1 - slope_tolerance"
         f"{_ref_slope_text(facts.slope)}): the relation weakened"
     )
 
 
-def degraded_ranking(facts: BatchFacts, limits: Any) -> str | None:
+def degraded_ranking(facts: BatchFacts, limits: MonitorThresholds) -> str | None:
     """Concept drift by AUC against the expected: the real AUC below the batch's own CBPE."""
     if not facts.ranking_off:
         return None
     return f"{_ranking_text(facts.ranking, facts.observed, limits)}: the ranking degraded"
 
 
-def strengthened_relation(facts: BatchFacts, limits: Any) -> str | None:
+def strengthened_relation(facts: BatchFacts, limits: MonitorThresholds) -> str | None:
     """Concept drift, the relation strengthened: the slope wholly above ``1 + slope_tolerance``
     with nothing to explain it (no covariate drift, or a ranking that does not hold)."""
     if not facts.strengthened or facts.slope_explained:
@@ -437,7 +442,7 @@ def strengthened_relation(facts: BatchFacts, limits: Any) -> str | None:
     )
     return (
         f"calibration slope {_slope_text(facts.slope, facts.observed)} > "
-        f"{1 + limits['slope_tolerance']:.2f} (1 + slope_tolerance"
+        f"{1 + limits.slope_tolerance:.2f} (1 + slope_tolerance"
         f"{_ref_slope_text(facts.slope)}) with {context}: the relation strengthened"
     )
 
@@ -445,7 +450,7 @@ def strengthened_relation(facts: BatchFacts, limits: Any) -> str | None:
 CONCEPT_PARTS = (weakened_relation, degraded_ranking, strengthened_relation)
 
 
-def concept_drift_rule(facts: BatchFacts, limits: Any) -> list[Finding]:
+def concept_drift_rule(facts: BatchFacts, limits: MonitorThresholds) -> list[Finding]:
     """``retrain``: evidence that P(y | x) changed, one reason listing each part that fired."""
     parts = [text for part in CONCEPT_PARTS if (text := part(facts, limits)) is not None]
     if not parts:
@@ -454,7 +459,9 @@ def concept_drift_rule(facts: BatchFacts, limits: Any) -> list[Finding]:
                                "changed: " + "; ".join(parts))]
 
 
-def prior_drift_rule(facts: BatchFacts, limits: Any, concept: bool) -> list[Finding]:
+def prior_drift_rule(
+    facts: BatchFacts, limits: MonitorThresholds, concept: bool
+) -> list[Finding]:
     """``retrain``: only the base rate moved (O/E off 1 where judged, and no concept drift)."""
     if not facts.citl_off or concept:
         return []
@@ -471,7 +478,7 @@ def prior_drift_rule(facts: BatchFacts, limits: Any, concept: bool) -> list[Find
     return [Finding("retrain", (
         f"prior drift: prevalence {_pct(observed.get('prevalence', float('nan')))} vs "
         f"{_pct(observed.get('mean_predicted', float('nan')))} expected from the calibrated "
-        f"predictions ({oe_text}, tolerance {limits['oe_tolerance']}, reference prevalence "
+        f"predictions ({oe_text}, tolerance {limits.oe_tolerance}, reference prevalence "
         f"{_pct(facts.reference_observed.get('prevalence', float('nan')))}); ranking and "
         f"calibration slope intact, {context}: recalibrating the intercept may suffice"
     ))]
@@ -524,7 +531,9 @@ def prediction_drift_rule(facts: BatchFacts, labels_show_health: bool) -> list[F
                     f"prediction drift ({status}): {_drift_text('p', facts.prediction)}")]
 
 
-def calibration_slope_rule(facts: BatchFacts, limits: Any, concept: bool) -> list[Finding]:
+def calibration_slope_rule(
+    facts: BatchFacts, limits: MonitorThresholds, concept: bool
+) -> list[Finding]:
     """An under-confident slope that is no concept drift.
 
     Explained by the covariate drift (the ranking holds): ``watch``; within the tolerance: a
@@ -541,13 +550,15 @@ def calibration_slope_rule(facts: BatchFacts, limits: Any, concept: bool) -> lis
     if facts.under_confident and not concept and facts.has_labels:
         return [_note(
             f"calibration slope {_slope_text(slope, observed)} > 1 (under-confident) but not "
-            f"beyond {1 + limits['slope_tolerance']:.2f} (1 + slope_tolerance)"
+            f"beyond {1 + limits.slope_tolerance:.2f} (1 + slope_tolerance)"
             f"{_ref_slope_text(slope, lead='; ')}"
         )]
     return []
 
 
-def calibration_in_the_large_rule(facts: BatchFacts, limits: Any, prior: bool) -> list[Finding]:
+def calibration_in_the_large_rule(
+    facts: BatchFacts, limits: MonitorThresholds, prior: bool
+) -> list[Finding]:
     """A note: O/E off at the batch's case mix, not at the reference's (the shift explains it)."""
     if not facts.citl_explained or prior:
         return []
@@ -555,24 +566,24 @@ def calibration_in_the_large_rule(facts: BatchFacts, limits: Any, prior: bool) -
     return [_note(
         f"calibration-in-the-large O/E {oe} is explained by the covariate shift: at the "
         f"reference case mix O/E {_with_interval(facts.oe_at_reference_mix, None, 2)} "
-        f"(tolerance {limits['oe_tolerance']})"
+        f"(tolerance {limits.oe_tolerance})"
     )]
 
 
-def estimated_auc_rule(facts: BatchFacts, limits: Any) -> list[Finding]:
+def estimated_auc_rule(facts: BatchFacts, limits: MonitorThresholds) -> list[Finding]:
     """``watch``: the label-free AUC estimate fell by more than ``auc_tolerance``."""
     change = facts.expected_auc_change
-    if change is None or not change < -limits["auc_tolerance"]:
+    if change is None or not change < -limits.auc_tolerance:
         return []
     return [Finding("watch", "estimated AUC (label-free, assuming calibration) fell by "
                              f"{_num(-change)}")]
 
 
-def low_power_rule(facts: BatchFacts, limits: Any) -> list[Finding]:
+def low_power_rule(facts: BatchFacts, limits: MonitorThresholds) -> list[Finding]:
     """A note: a batch under ``min_batch_size`` rows gives the drift tests little power."""
-    if not (facts.n or 0) < limits["min_batch_size"]:
+    if not (facts.n or 0) < limits.min_batch_size:
         return []
-    return [_note(f"small batch ({facts.n} rows < {limits['min_batch_size']}); drift tests have "
+    return [_note(f"small batch ({facts.n} rows < {limits.min_batch_size}); drift tests have "
                   "little power")]
 
 
@@ -580,7 +591,7 @@ def decide(
     drift_result: Mapping[str, Any],
     performance_result: Mapping[str, Any],
     reference: Mapping[str, Any],
-    thresholds: Mapping[str, Any] | None = None,
+    thresholds: MonitorThresholds | Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Verdict for one batch: the named rules' findings, the most severe verdict winning.
 
@@ -592,14 +603,15 @@ def decide(
         drift_result: Output of ``compute_drift``.
         performance_result: Output of ``assess_performance``.
         reference: The reference dict (for reference performance in the texts).
-        thresholds: Overrides of the monitor thresholds.
+        thresholds: The validated ``monitor.thresholds``; a mapping or None: see
+            :func:`monitor_thresholds`.
 
     Returns:
         ``verdict`` (one of ``VERDICTS``), ``reasons`` (human-readable, each naming the kind of
         problem: data quality, covariate / prior / concept / prediction drift) and ``details``
         (the lists and flags behind them).
     """
-    limits = resolve_thresholds(thresholds)
+    limits = monitor_thresholds(thresholds)
     facts = read_batch(drift_result, performance_result, reference, limits)
     quality = data_quality_rule(drift_result, limits)
     performance = performance_rule(facts, limits)
