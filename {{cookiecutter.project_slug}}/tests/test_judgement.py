@@ -13,21 +13,21 @@ import pytest
 import yaml
 
 from {{ cookiecutter.package_name }}.core.errors import ConfigError
+from {{ cookiecutter.package_name }}.core.settings import DeploySettings
 from {{ cookiecutter.package_name }}.decisions.advice import next_actions
 from {{ cookiecutter.package_name }}.decisions.charter import parse_bias_flags_block, validate_charter
 from {{ cookiecutter.package_name }}.decisions.gate import gate, render_decision
 from {{ cookiecutter.package_name }}.decisions.judgement import (
-    DEFAULT_BASELINES,
-    DEFAULT_CHAMPION,
     Rule,
     baseline_rule,
     bias_flags,
     bias_verdicts,
+    champion_rule,
     champion_verdict,
     classify,
     criterion_check,
+    deploy_settings,
     judge,
-    rule_from,
 )
 from {{ cookiecutter.package_name }}.metrics.summary import evaluate_binary
 from {{ cookiecutter.package_name }}.reporting.evaluation_report import render_report
@@ -92,22 +92,38 @@ def test_the_requirement_states_the_rule_the_level_and_the_bound():
     assert verdict.passed and verdict.line().startswith("NOTE worse than baseline `b`")
 
 
-def test_the_defaults_are_the_documented_config(project_root):
-    # given conf/deploy/default.yaml, when read
-    cfg = yaml.safe_load((project_root / "conf/deploy/default.yaml").read_text())
-    # then the code's defaults (for configurations that predate the keys) are the same
-    assert cfg["baselines"] == DEFAULT_BASELINES
-    assert cfg["champion"] == DEFAULT_CHAMPION
-    assert cfg["judge_on"] == "point"
+def shipped_deploy(project_root: Path) -> DeploySettings:
+    """``conf/deploy/default.yaml`` as the stages receive it."""
+    return DeploySettings.model_validate(
+        yaml.safe_load((project_root / "conf/deploy/default.yaml").read_text()))
 
 
-def test_a_baseline_may_have_its_own_rule():
-    # given the default configuration, when the rules of the baselines are asked
-    cfg = {"baselines": DEFAULT_BASELINES}
-    # then the prior must be beaten, any other baseline must not be worse than by 0.01
-    assert baseline_rule(cfg, "prior") == Rule("superiority", 0.0)
-    assert baseline_rule(cfg, "logistic") == Rule("non_inferiority", 0.01)
-    assert baseline_rule({}, "legacy") == Rule("non_inferiority", 0.01)
+def test_the_rules_come_from_the_deploy_settings(project_root):
+    # given the shipped deploy settings
+    deploy = shipped_deploy(project_root)
+    # when the rules of the baselines and the champion are asked
+    # then the prior must be beaten, any other baseline and the champion must not be worse by 0.01
+    assert baseline_rule(deploy, "prior") == Rule("superiority", 0.0)
+    assert baseline_rule(deploy, "logistic") == Rule("non_inferiority", 0.01)
+    assert champion_rule(deploy) == Rule("non_inferiority", 0.01)
+    # and a mapping, or nothing, reads as the shipped settings (the defaults live in conf/ only)
+    assert deploy_settings(None) == deploy == deploy_settings({})
+
+
+def test_a_baseline_may_have_its_own_rule_and_its_missing_keys_take_the_groups(project_root):
+    # given a per-baseline entry giving only a margin, and one giving only a rule
+    base = shipped_deploy(project_root)
+    deploy = base.model_copy(update={"baselines": base.baselines.model_copy(update={
+        "margin": 0.02, "per_baseline": {
+            "legacy": base.baselines.per_baseline["prior"].model_copy(
+                update={"rule": None, "margin": 0.0}),
+            "logistic": base.baselines.per_baseline["prior"].model_copy(
+                update={"rule": "none", "margin": None}),
+        }})})
+    # when asked, then each key left out (None) is the group's, a margin of 0 is kept
+    assert baseline_rule(deploy, "legacy") == Rule("non_inferiority", 0.0)
+    assert baseline_rule(deploy, "logistic") == Rule("none", 0.02)
+    assert baseline_rule(deploy, "prior") == Rule("non_inferiority", 0.02)
 
 
 @pytest.mark.parametrize(("section", "message"), [
@@ -117,7 +133,7 @@ def test_a_baseline_may_have_its_own_rule():
 ])
 def test_a_bad_rule_is_a_clear_error(section, message):
     with pytest.raises(ConfigError, match=message):
-        rule_from(section, "deploy.champion", DEFAULT_CHAMPION)
+        champion_rule({"champion": section})
 
 
 def test_the_champion_is_named_with_its_version():
@@ -189,7 +205,7 @@ def test_gate_and_report_judge_a_baseline_the_same_way(measured, diff, words, pa
     # given one evaluation, with the model against `logistic` as in each case
     evaluation = _with(measured, diff)
     charter = {"name": "Same", "success_criteria": {}}
-    cfg = {"judge_on": "point", "baselines": DEFAULT_BASELINES}
+    cfg = deploy_settings(None)
     # when the gate decides and the report is written from it
     gate_passed, reasons = gate(evaluation, None, cfg, charter)
     evaluation["next_actions"] = next_actions(evaluation, charter, {}, cfg)

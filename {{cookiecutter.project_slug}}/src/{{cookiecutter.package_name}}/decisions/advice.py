@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from .wording import ci, is_constant
+
+if TYPE_CHECKING:
+    from ..core.settings import DeploySettings, EvaluateSettings
+    from .judgement import BiasVerdict, Verdict
 
 
 def _interval_excludes(entry: dict[str, Any] | None, ideal: float) -> bool:
@@ -14,12 +19,12 @@ def _interval_excludes(entry: dict[str, Any] | None, ideal: float) -> bool:
     return entry["lo"] > ideal or entry["hi"] < ideal
 
 
-def criteria_action(evaluation: dict[str, Any], deploy_cfg: dict[str, Any] | None) -> list[str]:
+def criteria_action(evaluation: dict[str, Any],
+                    deploy: DeploySettings | Mapping[str, Any] | None) -> list[str]:
     """Charter criteria the deploy gate will refuse, judged as it judges (``deploy.judge_on``)."""
-    from ..decisions.judgement import criterion_check
+    from ..decisions.judgement import criterion_check, deploy_settings
 
-    deploy_cfg = deploy_cfg.model_dump(exclude_none=True) if hasattr(deploy_cfg, "model_dump") else deploy_cfg  # noqa: E501 - typed settings until advice reads them
-    judge_on = (deploy_cfg or {}).get("judge_on", "point")
+    judge_on = deploy_settings(deploy).judge_on
     failed = []
     for c in evaluation["criteria"]:
         ok, words = criterion_check(c, judge_on, is_constant(evaluation))
@@ -33,7 +38,7 @@ def criteria_action(evaluation: dict[str, Any], deploy_cfg: dict[str, Any] | Non
             "3-4) or revisit the charter with its owner (step 1)."]
 
 
-def comparison_action(verdict) -> str | None:
+def comparison_action(verdict: Verdict) -> str | None:
     """Advice from one baseline comparison (a ``judgement.Verdict``); None when clearly better."""
     if verdict.outcome == "better":
         return None
@@ -45,7 +50,7 @@ def comparison_action(verdict) -> str | None:
             "it, or improve the features (steps 3-4).")
 
 
-def bias_action(evaluation: dict[str, Any], verdict) -> str | None:
+def bias_action(evaluation: dict[str, Any], verdict: BiasVerdict) -> str | None:
     """Advice from one attribute's bias audit (a ``judgement.BiasVerdict``); None unflagged."""
     if not verdict.flagged:
         return None
@@ -155,7 +160,8 @@ PROCEED = "All criteria met and nothing flagged: proceed to deploy (step 6)."
 
 
 def next_actions(evaluation: dict[str, Any], charter: dict[str, Any],
-                 cfg: dict[str, Any], deploy_cfg: dict[str, Any] | None = None) -> list[str]:
+                 cfg: EvaluateSettings | Mapping[str, Any] | None = None,
+                 deploy: DeploySettings | Mapping[str, Any] | None = None) -> list[str]:
     """Concrete next steps derived from the findings, most important first.
 
     Each names the number and interval that triggered it; the criteria, baseline comparisons
@@ -167,17 +173,18 @@ def next_actions(evaluation: dict[str, Any], charter: dict[str, Any],
     Args:
         evaluation: the evaluation with ``criteria`` judged.
         charter: the validated charter.
-        cfg: the ``evaluate`` config group.
-        deploy_cfg: the ``deploy`` config group (``judge_on``, ``baselines``); None: the
-            documented defaults.
+        cfg: the ``evaluate`` settings (read by no action today; kept for the stage's call).
+        deploy: the ``deploy`` settings (``judge_on``, ``baselines``); a mapping or None: over
+            the shipped ``conf/deploy/default.yaml`` (``judgement.deploy_settings``).
     """
-    from ..decisions.judgement import baseline_verdicts, bias_verdicts
+    from ..decisions.judgement import baseline_verdicts, bias_verdicts, deploy_settings
 
-    comparisons = list(baseline_verdicts(evaluation, deploy_cfg).values())
+    deploy = deploy_settings(deploy)
+    comparisons = list(baseline_verdicts(evaluation, deploy).values())
     bias = bias_verdicts(evaluation, charter)
     actions = [
         constant_action(evaluation),
-        *criteria_action(evaluation, deploy_cfg),
+        *criteria_action(evaluation, deploy),
         # what the gate refuses first, then the rest
         *[comparison_action(v) for v in comparisons if not v.passed],
         *[bias_action(evaluation, v) for v in bias if v.blocks],

@@ -6,6 +6,7 @@ words are ``judgement``'s, shared with the error-analysis report, so the two say
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..core.config import project_root
@@ -90,14 +91,14 @@ def charter_rule(evaluation: dict[str, Any], judge_on: str) -> list[Check]:
     return checks
 
 
-def baselines_rule(evaluation: dict[str, Any], cfg: dict[str, Any]) -> list[Check]:
+def baselines_rule(evaluation: dict[str, Any], cfg: DeploySettings) -> list[Check]:
     """The model against each baseline, by ``deploy.baselines`` (``judgement``)."""
     from ..decisions.judgement import baseline_verdicts
 
     return [(v.passed, v.line()) for v in baseline_verdicts(evaluation, cfg).values()]
 
 
-def champion_rule(champion: dict[str, Any] | None, cfg: dict[str, Any],
+def champion_rule(champion: dict[str, Any] | None, cfg: DeploySettings,
                   alpha: float) -> list[Check]:
     """The challenger against the current champion, by ``deploy.champion`` (``judgement``)."""
     from ..decisions.judgement import champion_verdict
@@ -121,7 +122,7 @@ def bias_rule(evaluation: dict[str, Any], charter: dict[str, Any] | None) -> lis
 
 
 def gate(evaluation: dict[str, Any], champion: dict[str, Any] | None,
-         cfg: DeploySettings | dict[str, Any],
+         cfg: DeploySettings | Mapping[str, Any] | None,
          charter: dict[str, Any] | None = None) -> tuple[bool, list[str]]:
     """Decide; return (passed, reasons), one reason per check, passed or not.
 
@@ -131,19 +132,19 @@ def gate(evaluation: dict[str, Any], champion: dict[str, Any] | None,
     Args:
         evaluation: ``reports/evaluate/evaluation.json`` (criteria judged, comparisons, bias).
         champion: the champion comparison, or None.
-        cfg: the ``deploy`` settings (``judge_on``, ``baselines``, ``champion``); a mapping of
-            the same keys is accepted.
+        cfg: the ``deploy`` settings (``judge_on``, ``baselines``, ``champion``); a mapping or
+            None: over the shipped ``conf/deploy/default.yaml`` (``judgement.deploy_settings``).
         charter: the charter, for ``bias_flags_block``; None: the setting the evaluation
             recorded from it.
     """
-    from ..decisions.judgement import evaluation_alpha
+    from ..decisions.judgement import deploy_settings, evaluation_alpha
 
+    deploy = deploy_settings(cfg)
     checks = [
         *constant_rule(evaluation),
-        *charter_rule(evaluation,
-                      cfg.get("judge_on", "point") if isinstance(cfg, dict) else cfg.judge_on),
-        *baselines_rule(evaluation, cfg),
-        *champion_rule(champion, cfg, evaluation_alpha(evaluation)),
+        *charter_rule(evaluation, deploy.judge_on),
+        *baselines_rule(evaluation, deploy),
+        *champion_rule(champion, deploy, evaluation_alpha(evaluation)),
         *bias_rule(evaluation, charter),
     ]
     return all(ok for ok, _ in checks), [reason for _, reason in checks]

@@ -33,20 +33,18 @@ charter's ``bias_flags_block``) and where the gap's interval lies against the to
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.errors import ConfigError
 from .charter import bias_flag_blocks
 
+if TYPE_CHECKING:
+    from ..core.settings import DeploySettings
+
 RULES = ("superiority", "non_inferiority", "none")
-# The documented defaults of conf/deploy/default.yaml (a test keeps the two equal); used when a
-# configuration predates the keys.
-DEFAULT_BASELINES: dict[str, Any] = {
-    "rule": "non_inferiority", "margin": 0.01,
-    "per_baseline": {"prior": {"rule": "superiority", "margin": 0.0}},
-}
-DEFAULT_CHAMPION: dict[str, Any] = {"rule": "non_inferiority", "margin": 0.01}
+# The level of hand-made evaluations that do not record theirs (``evaluate_binary`` always does).
 DEFAULT_ALPHA = 0.05
 
 PHRASES = {
@@ -94,47 +92,71 @@ class Rule:
         return f"rule {self.name}: lower bound of the {_level(alpha)} interval above {bound:+g}"
 
 
-def rule_from(section: dict[str, Any] | None, where: str, default: dict[str, Any]) -> Rule:
-    """A validated :class:`Rule` from a config mapping ``{rule, margin}``.
+def deploy_settings(deploy: DeploySettings | Mapping[str, Any] | None) -> DeploySettings:
+    """The typed ``deploy`` settings: as given, or a mapping merged over the shipped group.
 
-    Args:
-        section: the mapping (missing keys take ``default``'s).
-        where: the key's path, for error messages (e.g. ``deploy.champion``).
-        default: the documented default mapping.
+    Stages pass :class:`~..core.settings.DeploySettings`. A complete mapping (``params.yaml``'s
+    group) is validated as it is; a partial one, or None, is read over
+    ``conf/deploy/default.yaml``, the one place the defaults are written, key by key.
 
     Raises:
-        ConfigError: an unknown rule or a negative or non-numeric margin.
+        ConfigError: a key the schema does not know or a bad value (an unknown rule, a
+            negative margin), naming the key.
     """
-    section = section or {}
-    name = section.get("rule", default["rule"])
-    margin = section.get("margin", default["margin"])
-    if name not in RULES:
-        raise ConfigError(f"config key '{where}.rule' is {name!r}; allowed: {', '.join(RULES)} "
-                          "(set it in conf/deploy/).")
-    if isinstance(margin, bool) or not isinstance(margin, int | float) or margin < 0:
-        raise ConfigError(f"config key '{where}.margin' is {margin!r}: give a number >= 0, the "
-                          "largest AUC difference the rule treats as no difference "
-                          "(set it in conf/deploy/).")
-    return Rule(str(name), float(margin))
+    from pydantic import ValidationError
+
+    from ..core.settings import DeploySettings
+
+    if isinstance(deploy, DeploySettings):
+        return deploy
+    given = dict(deploy or {})
+    required = {k for k, f in DeploySettings.model_fields.items() if f.is_required()}
+    merged = given if required <= set(given) else _merged(shipped_group("deploy"), given)
+    try:
+        return DeploySettings.model_validate(merged)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"config key 'deploy.{'.'.join(map(str, e['loc']))}' is {e.get('input')!r}: {e['msg']}"
+            for e in error.errors())
+        raise ConfigError(f"{problems} (set it in conf/deploy/).") from None
 
 
-def baseline_rule(deploy_cfg: dict[str, Any] | None, baseline: str) -> Rule:
-    """The rule for one baseline: ``deploy.baselines.per_baseline.<name>`` over the group's."""
-    deploy_cfg = deploy_cfg.model_dump(exclude_none=True) if hasattr(deploy_cfg, "model_dump") else deploy_cfg  # noqa: E501 - typed settings until judgement reads them
-    section = (deploy_cfg or {}).get("baselines")
-    section = DEFAULT_BASELINES if section is None else section
-    general = rule_from(section, "deploy.baselines", DEFAULT_BASELINES)
-    own = (section.get("per_baseline") or {}).get(baseline)
+def shipped_group(group: str) -> dict[str, Any]:
+    """A config group as ``conf/<group>/default.yaml`` ships it."""
+    import yaml
+
+    from ..core.config import project_root
+
+    path = project_root() / "conf" / group / "default.yaml"
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def _merged(base: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _merged(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def baseline_rule(deploy: DeploySettings | Mapping[str, Any] | None, baseline: str) -> Rule:
+    """The rule for one baseline: ``deploy.baselines.per_baseline.<name>`` over the group's.
+
+    A key the baseline's own entry leaves out (None) takes the group's.
+    """
+    group = deploy_settings(deploy).baselines
+    own = group.per_baseline.get(baseline)  # type: ignore[call-overload]
     if own is None:
-        return general
-    return rule_from(own, f"deploy.baselines.per_baseline.{baseline}",
-                     {"rule": general.name, "margin": general.margin})
+        return Rule(group.rule, group.margin)
+    return Rule(own.rule or group.rule, group.margin if own.margin is None else own.margin)
 
 
-def champion_rule(deploy_cfg: dict[str, Any] | None) -> Rule:
+def champion_rule(deploy: DeploySettings | Mapping[str, Any] | None) -> Rule:
     """The rule for the challenger against the current champion (``deploy.champion``)."""
-    deploy_cfg = deploy_cfg.model_dump(exclude_none=True) if hasattr(deploy_cfg, "model_dump") else deploy_cfg  # noqa: E501 - typed settings until judgement reads them
-    return rule_from((deploy_cfg or {}).get("champion"), "deploy.champion", DEFAULT_CHAMPION)
+    champion = deploy_settings(deploy).champion
+    return Rule(champion.rule, champion.margin)
 
 
 def classify(diff: dict[str, Any], margin: float) -> str:
@@ -203,20 +225,22 @@ def judge(diff: dict[str, Any], rule: Rule, reference: str,
 
 
 def baseline_verdicts(evaluation: dict[str, Any],
-                      deploy_cfg: dict[str, Any] | None) -> dict[str, Verdict]:
+                      deploy: DeploySettings | Mapping[str, Any] | None) -> dict[str, Verdict]:
     """Every baseline comparison of the evaluation judged by its rule, by baseline name."""
     alpha = evaluation_alpha(evaluation)
+    deploy = deploy_settings(deploy)
     return {
-        name: judge(comparison["auc_difference"], baseline_rule(deploy_cfg, name),
+        name: judge(comparison["auc_difference"], baseline_rule(deploy, name),
                     f"baseline `{name}`", alpha)
         for name, comparison in (evaluation.get("comparisons") or {}).items()
     }
 
 
-def champion_verdict(champion: dict[str, Any], deploy_cfg: dict[str, Any] | None,
+def champion_verdict(champion: dict[str, Any],
+                     deploy: DeploySettings | Mapping[str, Any] | None,
                      alpha: float = DEFAULT_ALPHA) -> Verdict:
-    """The challenger against the champion (``deploy.champion_comparison``) judged."""
-    return judge(champion["auc_difference"], champion_rule(deploy_cfg),
+    """The challenger against the champion (``gate.champion_comparison``) judged."""
+    return judge(champion["auc_difference"], champion_rule(deploy),
                  f"champion v{champion['version']}", alpha)
 
 
