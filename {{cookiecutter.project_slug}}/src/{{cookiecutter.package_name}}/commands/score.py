@@ -15,15 +15,12 @@ import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ..core.errors import UserError
 from ..core.io import write_table
 from ..core.paths import PACKAGE
 from ..core.settings import load_settings
 
 log = logging.getLogger(__name__)
-
-
-
-
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -48,6 +45,9 @@ def main(argv: list[str] | None = None) -> None:
 
     uri = champion_uri(settings)
     version = alias_version(MlflowClient(), model_name(settings.deploy), CHAMPION)
+    if version is None:  # champion_uri found one: the alias was removed since
+        raise UserError(f"the '{CHAMPION}' alias was removed just now; run `dvc repro` until "
+                        f"deploy passes, or `{PACKAGE} promote` a version.")
     # The operating threshold travels with the version (set by deploy), not the latest evaluation.
     threshold = float(version.tags.get("threshold", "0.5"))
     log.info("scoring %d rows with %s (version %s)", len(frame), uri, version.version)

@@ -371,10 +371,10 @@ def load_batch(cfg: DataSettings) -> tuple[pd.DataFrame, pd.DataFrame | None]:
         return breast_cancer_batch(batch.n_rows, batch.seed, batch.covariate_shift,
                                    batch.prior_shift), None
     if cfg.source == "synthetic_clinical":
-        batch = cfg.batch
+        shifted = cfg.batch
         return synthetic.generate_batch(
-            batch.n_rows, batch.seed, batch.covariate_shift, batch.prior_shift,
-            batch.concept_shift, label_noise=cfg.label_noise, prevalence=cfg.prevalence,
+            shifted.n_rows, shifted.seed, shifted.covariate_shift, shifted.prior_shift,
+            shifted.concept_shift, label_noise=cfg.label_noise, prevalence=cfg.prevalence,
         )
     raise ConfigError(f"unknown data.source {cfg.source!r}: use one of {', '.join(SOURCES)}")
 
