@@ -487,12 +487,31 @@ def validate_params(params: dict[str, Any], conf_dir: str | Path | None = None,
         return Settings.model_validate(params)
     except ValidationError as error:
         conf = Path(conf_dir) if conf_dir else None
-        problems = [_describe(e, params, conf) for e in error.errors()]
+        problems = [_describe(e, params, conf) for e in _misspellings_once(error.errors())]
         problems = list(dict.fromkeys(problems))
         if len(problems) == 1:
             raise ConfigError(problems[0]) from None
         raise ConfigError(f"{len(problems)} problems in the configuration:\n  - "
                           + "\n  - ".join(problems)) from None
+
+
+def _misspellings_once(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The errors without the "missing" of a key that an unknown key beside it misspells.
+
+    ``cost_false_negatve`` is one mistake, not two: the unknown key's message already says
+    "did you mean 'cost_false_negative'?".
+    """
+    missing = {tuple(map(str, e["loc"])): e for e in errors if e["type"] == "missing"}
+    meant = set()
+    for e in errors:
+        if e["type"] != "extra_forbidden":
+            continue
+        *parent, key = map(str, e["loc"])
+        siblings = [loc[-1] for loc in missing if list(loc[:-1]) == parent]
+        close = difflib.get_close_matches(key, siblings, n=1, cutoff=0.6)
+        if close:
+            meant.add((*parent, close[0]))
+    return [e for e in errors if tuple(map(str, e["loc"])) not in meant]
 
 
 def group_options(conf_dir: Path, group: str) -> list[str]:

@@ -70,7 +70,7 @@ def connect(cfg: MlflowSettings) -> str:
     if uri.startswith("http"):
         _check_server(uri)
     with store_errors(cfg):
-        _check_writable(cfg)
+        check_store(cfg)
         mlflow.set_tracking_uri(uri)
         experiment = mlflow.get_experiment_by_name(cfg.experiment_name)
         if experiment is not None:
@@ -87,8 +87,11 @@ def _local_store(cfg: MlflowSettings) -> tuple[Path, Path] | None:
     return root / "mlflow.db", root / "mlartifacts"
 
 
-def _check_writable(cfg: MlflowSettings) -> None:
-    """Refuse a local store this process cannot write, before MLflow's tracebacks do."""
+def check_store(cfg: MlflowSettings) -> None:
+    """Refuse a local store this process cannot write, before any work and MLflow's tracebacks.
+
+    Stages that log call it right after loading their settings (cheap: no MLflow import).
+    """
     local = _local_store(cfg)
     if local is None:
         return
@@ -127,9 +130,9 @@ def _store_problem(error: BaseException, cfg: MlflowSettings) -> str | None:
     local = _local_store(cfg)
     where = str(local[0]) if local else tracking_uri(cfg)
     if "database is locked" in text:
-        return (f"the MLflow store {where} is locked by another process: close the process "
-                "holding it (another `dvc repro`, a queued experiment, a notebook; `mlflow ui` "
-                "only reads) and run again. Queued experiments in parallel "
+        return (f"the MLflow store {where} is locked by another process: let it finish or "
+                "close it (another `dvc repro` or `dvc exp run`, a notebook, an `mlflow ui` "
+                "busy writing) and run again. Experiments queued in parallel "
                 "(`dvc queue start -j 2`) need a tracking server: see README, 'Team mode'.")
     if "readonly" in text or "read-only" in text or "attempt to write" in text:
         return _read_only_message(Path(where)) if local else (

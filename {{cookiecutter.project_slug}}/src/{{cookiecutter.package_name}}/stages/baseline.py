@@ -18,6 +18,7 @@ from ..core.errors import UserError, run_stage
 from ..core.io import read_parquet, write_json, write_table
 from ..core.paths import BASELINE_PREDICTIONS, metrics_path, split_path
 from ..core.settings import ModelSettings, PreprocessingSettings, Settings, load_settings
+from ..core.tracking import check_store
 from ..data.dataset import (
     as_model_data,
     categorical_features,
@@ -79,6 +80,7 @@ def main() -> None:
     from ..core.tracking import stage_run
 
     settings = load_settings()
+    check_store(settings.mlflow)  # a read-only MLflow store stops the stage before any work
     schema = load_schema()
     X_train, y_train, _ = load_split("train", schema)
     models = fit_baselines(settings, schema, X_train, y_train)

@@ -36,17 +36,21 @@ STAMP_TEXT = "params.yaml is composed from conf/ (see compose.py)\n"
 log = logging.getLogger(__name__)
 
 
-def compose(overrides: list[str] | None = None) -> None:
+def compose(overrides: list[str] | None = None, root: Path | None = None) -> None:
     """Compose ``conf/config.yaml`` (plus Hydra overrides) into ``params.yaml``.
 
     Uses DVC's own composition so that the result is byte-identical to ``dvc exp run``'s.
 
     Args:
         overrides: Hydra overrides such as ``["model=random_forest"]``.
+        root: the project holding ``conf/``; default the current one.
+
+    Raises:
+        ConfigError: what Hydra or YAML refused, in one message (see :func:`compose_problem`).
     """
     from dvc.utils.hydra import compose_and_dump
 
-    root = project_root()
+    root = root or project_root()
     try:
         compose_and_dump(
             root / PARAMS_FILE, str(root / "conf"), None, "config", str(root), overrides or []

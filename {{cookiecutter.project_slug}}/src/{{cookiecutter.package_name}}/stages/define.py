@@ -13,6 +13,7 @@ from ..core.config import project_root
 from ..core.errors import run_stage
 from ..core.io import write_json, write_text
 from ..core.settings import load_settings
+from ..core.tracking import check_store
 from ..decisions.charter import parse_criteria, validate_charter
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ def render_card(charter: dict[str, Any]) -> str:
 def main() -> None:
     """Validate ``conf/project/``, write the charter and the card, log both to MLflow."""
     settings = load_settings()
+    check_store(settings.mlflow)  # a read-only MLflow store stops the stage before any work
     charter = validate_charter(settings.project)
     out = project_root() / OUT_DIR
     write_json(out / "charter.json", charter)

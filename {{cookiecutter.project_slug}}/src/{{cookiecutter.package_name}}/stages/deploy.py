@@ -33,6 +33,7 @@ from ..core.io import read_json, write_json, write_text
 from ..core.paths import CHARTER, DECISION, EVALUATION, MODEL_INFO, metrics_path
 from ..core.registry import register
 from ..core.settings import load_settings
+from ..core.tracking import check_store
 from ..decisions.gate import champion_comparison, gate, render_decision
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,7 @@ def main() -> None:
     from ..decisions import promotion
 
     settings = load_settings()
+    check_store(settings.mlflow)  # a read-only MLflow store stops the stage before any work
     cfg = settings.deploy
     root = project_root()
     info = read_json(root / MODEL_INFO)

@@ -32,6 +32,7 @@ from ..core.paths import (
     split_path,
 )
 from ..core.settings import ThresholdSettings, load_settings
+from ..core.tracking import check_store
 from ..decisions.charter import bias_flag_blocks
 from ..decisions.criteria import constant_finding, judge_criteria, mark_constant
 
@@ -105,6 +106,7 @@ def main() -> None:
     from ..reporting.figures import plot_curves, plot_groups
 
     settings = load_settings()
+    check_store(settings.mlflow)  # a read-only MLflow store stops the stage before any work
     cfg = settings.evaluate
     root = project_root()
     schema = load_schema()

@@ -20,6 +20,7 @@ from ..core.errors import ConfigError, run_stage
 from ..core.io import write_json, write_table
 from ..core.paths import LABEL_SUSPECTS, RAW_TRUTH, metrics_path
 from ..core.settings import ModelSettings, load_settings
+from ..core.tracking import check_store
 from ..data.dataset import feature_columns, load_schema, model_inputs
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ def main() -> None:
     )
 
     settings = load_settings()
+    check_store(settings.mlflow)  # a read-only MLflow store stops the stage before any work
     schema = load_schema()
     cfg = settings.prepare.label_quality
     target, id_col = schema["target"], schema["id_column"]

@@ -29,6 +29,7 @@ from ..core.paths import (
     metrics_path,
 )
 from ..core.settings import DataSettings, Settings, load_settings
+from ..core.tracking import check_store
 
 log = logging.getLogger(__name__)
 OUT_DIR = "reports/monitor/latest"
@@ -173,6 +174,7 @@ def main(argv: list[str] | None = None) -> None:
     from ..monitoring.verdict import append_history, summary_row
 
     settings = load_settings()
+    check_store(settings.mlflow)  # a read-only MLflow store stops the stage before any work
     root = project_root()
     path = args.batch or root / RAW_BATCH
     name = settings.monitor.batch_name or (

@@ -18,6 +18,7 @@ from ..core.errors import run_stage
 from ..core.io import write_json, write_table
 from ..core.paths import MODEL_FILE, MODEL_INFO, MODEL_PREDICTIONS, REFERENCE_PROFILE, metrics_path
 from ..core.settings import ModelSettings, PermutationImportanceSettings, Settings, load_settings
+from ..core.tracking import check_store
 from ..data.dataset import categorical_features, load_schema, load_split, numeric_features
 from ..modelling.persistence import positive_probability, save_skops
 
@@ -91,6 +92,7 @@ def main() -> None:
     from ..modelling.models import adapt_to_size, constant_predictions, describe_adaptations
 
     settings = load_settings()
+    check_store(settings.mlflow)  # a read-only MLflow store stops the stage before any work
     schema = load_schema()
     root = project_root()
     X_train, y_train, _ = load_split("train", schema)

@@ -15,6 +15,7 @@ from ..core.errors import ConfigError, UserError, run_stage
 from ..core.io import read_parquet, write_json, write_table
 from ..core.paths import RAW_DATA, SCHEMA, VALIDATED, metrics_path
 from ..core.settings import load_settings
+from ..core.tracking import check_store
 
 log = logging.getLogger(__name__)
 OUT_DIR = "reports/data"
@@ -41,6 +42,7 @@ def main() -> None:
     from ..data.validation import label_texts, validate
 
     settings = load_settings()
+    check_store(settings.mlflow)  # a read-only MLflow store stops the stage before any work
     cfg = settings.data
     root = project_root()
     raw = read_parquet(root / RAW_DATA)
