@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from {{ cookiecutter.package_name }}.decisions.charter import Criterion
+from {{ cookiecutter.package_name }}.core.errors import ConfigError
+from {{ cookiecutter.package_name }}.decisions.charter import Criterion, parse_criteria
 from {{ cookiecutter.package_name }}.decisions.criteria import (
     constant_finding,
     criterion_value,
@@ -119,6 +120,14 @@ def test_an_undefined_value_meets_no_criterion():
     # then the criterion is neither met nor met on the bound: the gate needs evidence
     assert c["estimate"] is None and (c["met"], c["met_on_bound"]) == (False, False)
     assert Criterion("auc", 0.5, None).met_by(None) is False
+
+
+@pytest.mark.parametrize("bounds", [{"min": None}, {"min": None, "max": None}])
+def test_a_criterion_without_any_bound_is_refused(bounds):
+    # given bounds that bound nothing (as the schema's empty Bounds dumps them)
+    # when the charter's criteria are parsed, then the error says how to give them
+    with pytest.raises(ConfigError, match=r"success_criteria\.auc: give bounds"):
+        parse_criteria({"auc": bounds})
 
 
 # --- a constant model --------------------------------------------------------------------

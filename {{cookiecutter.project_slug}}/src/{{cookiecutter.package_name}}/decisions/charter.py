@@ -7,10 +7,14 @@ error analysis and the deploy gate read the criteria from that file, so there is
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from ..core.settings import ProjectSettings
 
 REQUIRED_FIELDS = (
     "name", "owner", "problem", "intended_users", "decision", "target_description",
@@ -74,16 +78,25 @@ class Criterion:
         return not (self.maximum is not None and high > self.maximum)
 
 
-def validate_charter(project: dict[str, Any]) -> dict[str, Any]:
+def validate_charter(project: ProjectSettings | Mapping[str, Any]) -> dict[str, Any]:
     """Check the charter and return it in normal form (criteria as ``{metric: {min, max}}``).
 
+    The schema (``core.settings.ProjectSettings``) has checked the types; these checks are the
+    charter's own: fields filled in, metrics known, bounds possible.
+
     Args:
-        project: the ``project`` config group.
+        project: the ``project`` settings (a mapping of the same keys is read alike).
+
+    Returns:
+        The charter as ``reports/define/charter.json`` holds it: the project's keys, the
+        criteria, sensitive attributes and ``bias_flags_block`` (one boolean per attribute)
+        in normal form.
 
     Raises:
         ConfigError: naming the key under ``conf/project/`` and what to do.
     """
-    project = project.model_dump() if hasattr(project, "model_dump") else project
+    if not isinstance(project, Mapping):
+        project = project.model_dump()
     missing = [f for f in REQUIRED_FIELDS if not str(project.get(f) or "").strip()]
     if missing:
         raise ConfigError(
@@ -100,7 +113,7 @@ def validate_charter(project: dict[str, Any]) -> dict[str, Any]:
     sensitive = project.get("sensitive_attributes") or []
     if not isinstance(sensitive, list) or not all(isinstance(s, str) for s in sensitive):
         raise ConfigError("conf/project/: sensitive_attributes must be a list of column names.")
-    tolerance = project.get("subgroup_gap_tolerance", 0.1)
+    tolerance = project.get("subgroup_gap_tolerance")
     if not isinstance(tolerance, int | float) or not 0 < tolerance < 1:
         raise ConfigError("conf/project/: subgroup_gap_tolerance must be a number in (0, 1).")
     blocks = parse_bias_flags_block(project.get("bias_flags_block", BIAS_FLAGS_BLOCK_DEFAULT),
@@ -165,6 +178,8 @@ def parse_criteria(criteria: dict[str, Any]) -> list[Criterion]:
         if not isinstance(bounds, dict) or not set(bounds) <= {"min", "max"} or not bounds:
             raise ConfigError(where + ": give bounds as `{min: ..., max: ...}` (one or both).")
         low, high = bounds.get("min"), bounds.get("max")
+        if low is None and high is None:  # e.g. `{min: null}`, or the schema's empty Bounds
+            raise ConfigError(where + ": give bounds as `{min: ..., max: ...}` (one or both).")
         for name, bound in (("min", low), ("max", high)):
             if bound is not None and not isinstance(bound, int | float):
                 raise ConfigError(f"{where}.{name} must be a number, not {bound!r}.")
