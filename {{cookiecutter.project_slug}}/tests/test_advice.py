@@ -5,6 +5,8 @@ Each evaluation is hand-made and small: only what the rule reads.
 
 from __future__ import annotations
 
+from typing import Any
+
 from {{ cookiecutter.package_name }}.decisions.advice import next_actions
 
 CHARTER = {"name": "Advice", "success_criteria": {}}
@@ -14,7 +16,7 @@ CENTRED = {"estimate": 0.0, "lo": -0.1, "hi": 0.1}      # intercept: 0 inside th
 
 def evaluation(**changes):
     """A quiet evaluation (nothing to advise), with ``changes`` applied."""
-    base = {
+    base: dict[str, Any] = {
         "criteria": [],
         "calibration": {"slope": dict(GOOD), "intercept": dict(CENTRED)},
         "comparisons": {},

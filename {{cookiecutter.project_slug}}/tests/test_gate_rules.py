@@ -8,6 +8,7 @@ and that the gate and the report's advice say the same words for the same findin
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,7 @@ def evaluation(**changes: Any) -> dict[str, Any]:
     return {"criteria": [], "comparisons": {}, "fairness": {}, **changes}
 
 
-def comparisons(**diffs: dict[str, float | None]) -> dict[str, Any]:
+def comparisons(**diffs: Mapping[str, float | None]) -> dict[str, Any]:
     return {name: {"auc_difference": diff} for name, diff in diffs.items()}
 
 

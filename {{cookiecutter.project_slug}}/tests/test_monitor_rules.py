@@ -18,6 +18,7 @@ from {{ cookiecutter.package_name }}.core.errors import ConfigError
 from {{ cookiecutter.package_name }}.core.settings import MonitorSettings, MonitorThresholds
 from {{ cookiecutter.package_name }}.monitoring.verdict import (
     BatchFacts,
+    Finding,
     calibration_in_the_large_rule,
     calibration_slope_rule,
     concept_drift_rule,
@@ -86,7 +87,7 @@ def facts(drift_result: dict[str, Any] | None = None,
     return read_batch(drift_result or drift(), performance or UNLABELLED, REFERENCE, LIMITS)
 
 
-def verdicts(findings) -> list[str]:
+def verdicts(findings: list[Finding]) -> list[str]:
     return [f.verdict for f in findings]
 
 
@@ -178,6 +179,12 @@ def test_no_auc_drop_or_no_labels_is_no_performance_finding():
 
 # --- concept drift: its three parts, and the rule joining them --------------------------------
 
+def text(part: str | None) -> str:
+    """A concept-drift part that fired (failing the test when it did not)."""
+    assert part is not None
+    return part
+
+
 def test_a_weakened_slope_says_the_bound_and_the_reference_slope():
     # given a slope whose whole interval is below 1 - slope_tolerance
     batch = facts(performance=labelled({"slope_weakened": True}, slope=SLOPE_WEAK))
@@ -202,11 +209,11 @@ def test_a_degraded_ranking_compares_the_real_auc_with_the_expected_one():
     # given a real AUC wholly below the AUC the batch's own predictions lead one to expect
     batch = facts(performance=labelled({"ranking_off": True}, ranking=FAILS))
     # when the part is read, then it names both AUCs, the difference and the reference's gap
-    text = degraded_ranking(batch, LIMITS)
-    assert text.startswith("real AUC 0.620 [0.600, 0.640] vs 0.670 expected from this batch's "
+    said = text(degraded_ranking(batch, LIMITS))
+    assert said.startswith("real AUC 0.620 [0.600, 0.640] vs 0.670 expected from this batch's "
                            "predictions (difference -0.050 [-0.070, -0.030], tolerance 0.02; "
                            "reference gap +0.010, change -0.060 [-0.090, -0.030])")
-    assert text.endswith(": the ranking degraded")
+    assert said.endswith(": the ranking degraded")
     assert degraded_ranking(facts(performance=labelled(ranking=FAILS)), LIMITS) is None
 
 
@@ -214,8 +221,8 @@ def test_a_strengthened_slope_with_features_stable_is_concept_drift():
     # given a slope wholly above 1 + slope_tolerance, nothing drifting
     batch = facts(performance=labelled({"slope_strengthened": True}, slope=SLOPE_UNDER))
     # when the part is read, then nothing else explains it
-    text = strengthened_relation(batch, LIMITS)
-    assert "1.25 [1.12, 1.38] > 1.20" in text and "with features and predictions stable" in text
+    said = text(strengthened_relation(batch, LIMITS))
+    assert "1.25 [1.12, 1.38] > 1.20" in said and "with features and predictions stable" in said
 
 
 def test_a_strengthened_slope_under_covariate_drift_without_the_ranking_is_concept_drift():
@@ -223,7 +230,8 @@ def test_a_strengthened_slope_under_covariate_drift_without_the_ranking_is_conce
     batch = facts(drift(DRIFTED), labelled({"slope_strengthened": True}, slope=SLOPE_UNDER,
                                            ranking=FAILS))
     # when the part is read, then it says the ranking does not hold, with the numbers
-    assert "with the ranking does not hold (real AUC 0.620" in strengthened_relation(batch, LIMITS)
+    assert "with the ranking does not hold (real AUC 0.620" in text(
+        strengthened_relation(batch, LIMITS))
 
 
 def test_a_strengthened_slope_the_covariate_drift_explains_is_no_concept_drift():

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .charter import parse_criteria
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 
 def criterion_value(evaluation: dict[str, Any], metric: str) -> dict[str, float | None]:
@@ -15,6 +18,9 @@ def criterion_value(evaluation: dict[str, Any], metric: str) -> dict[str, float 
     Args:
         evaluation: the result of ``metrics.evaluate_binary``.
         metric: a charter metric name (``charter.METRIC_DOMAINS``).
+
+    Returns:
+        ``{estimate, lo, hi}``; all None when undefined (no attribute judged for a gap).
     """
     if metric in CRITERION_SOURCES:
         section, key = CRITERION_SOURCES[metric]
@@ -35,7 +41,7 @@ def criterion_value(evaluation: dict[str, Any], metric: str) -> dict[str, float 
     return {"estimate": worst["estimate"], "lo": worst["lo"], "hi": worst["hi"]}
 
 
-def constant_finding(p_valid, p_test) -> dict[str, Any]:
+def constant_finding(p_valid: ArrayLike, p_test: ArrayLike) -> dict[str, Any]:
     """Whether the model predicts (nearly) one value for every row, in words when it does.
 
     Fewer than ``models.MIN_DISTINCT_PREDICTIONS`` distinct probabilities on the validation or
@@ -44,7 +50,12 @@ def constant_finding(p_valid, p_test) -> dict[str, Any]:
     p-values) are undefined.
 
     Args:
-        p_valid: validation probabilities; p_test: test probabilities.
+        p_valid: the validation split's probabilities.
+        p_test: the test split's probabilities.
+
+    Returns:
+        ``models.constant_predictions``'s finding (``constant``, the distinct count of each
+        split, ``value``) and ``message``, the finding in words (None when not constant).
     """
     from ..modelling.models import constant_predictions
 
@@ -90,6 +101,11 @@ def judge_criteria(evaluation: dict[str, Any], criteria: dict[str, Any]) -> list
     Args:
         evaluation: the result of ``metrics.evaluate_binary``.
         criteria: the charter's ``success_criteria``.
+
+    Returns:
+        One dict per criterion: ``metric``, ``rule`` (in words), ``estimate``, ``lo``, ``hi``,
+        ``min``, ``max``, ``met`` (on the estimate) and ``met_on_bound`` (on the interval's
+        unfavourable bound: ``lo`` against a min, ``hi`` against a max).
     """
     judged = []
     for criterion in parse_criteria(criteria):

@@ -144,7 +144,12 @@ def _merged(base: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
 def baseline_rule(deploy: DeploySettings | Mapping[str, Any] | None, baseline: str) -> Rule:
     """The rule for one baseline: ``deploy.baselines.per_baseline.<name>`` over the group's.
 
-    A key the baseline's own entry leaves out (None) takes the group's.
+    Args:
+        deploy: the ``deploy`` settings (:func:`deploy_settings`).
+        baseline: the baseline's name (``prior``, ``logistic``, ``legacy``).
+
+    Returns:
+        The baseline's own rule and margin; a key its entry leaves out (None) is the group's.
     """
     group = deploy_settings(deploy).baselines
     own = group.per_baseline.get(baseline)  # type: ignore[call-overload]
@@ -160,13 +165,19 @@ def champion_rule(deploy: DeploySettings | Mapping[str, Any] | None) -> Rule:
 
 
 def classify(diff: dict[str, Any], margin: float) -> str:
-    """``better``, ``not_worse``, ``worse_within_margin`` (the whole interval below 0 but above
-    the margin: non-inferior, and still said to be worse), ``worse``, ``no_clear_difference`` or
-    ``undefined``.
+    """Where an AUC difference's interval lies against 0 and the margin (module docstring).
+
+    A bound equal to the margin (or to 0) is not beyond it: ``better`` needs ``lo > +m``,
+    ``not_worse`` ``lo > -m``, ``worse`` ``hi < 0``.
 
     Args:
         diff: ``{estimate, lo, hi}`` of ``model - reference`` (higher favours the model).
-        margin: the margin ``m >= 0`` (module docstring).
+        margin: the margin ``m >= 0``.
+
+    Returns:
+        ``better``, ``not_worse``, ``worse_within_margin`` (the whole interval below 0 but above
+        ``-m``: non-inferior, and still said to be worse), ``worse``, ``no_clear_difference``
+        or ``undefined`` (no interval).
     """
     lo, hi = diff.get("lo"), diff.get("hi")
     if diff.get("estimate") is None or lo is None or hi is None:
@@ -226,7 +237,15 @@ def judge(diff: dict[str, Any], rule: Rule, reference: str,
 
 def baseline_verdicts(evaluation: dict[str, Any],
                       deploy: DeploySettings | Mapping[str, Any] | None) -> dict[str, Verdict]:
-    """Every baseline comparison of the evaluation judged by its rule, by baseline name."""
+    """Every baseline comparison of the evaluation judged by its rule.
+
+    Args:
+        evaluation: the evaluation (its ``comparisons`` and ``settings.alpha``).
+        deploy: the ``deploy`` settings (:func:`deploy_settings`).
+
+    Returns:
+        Baseline name -> its :class:`Verdict`, in the evaluation's order.
+    """
     alpha = evaluation_alpha(evaluation)
     deploy = deploy_settings(deploy)
     return {
@@ -239,7 +258,13 @@ def baseline_verdicts(evaluation: dict[str, Any],
 def champion_verdict(champion: dict[str, Any],
                      deploy: DeploySettings | Mapping[str, Any] | None,
                      alpha: float = DEFAULT_ALPHA) -> Verdict:
-    """The challenger against the champion (``gate.champion_comparison``) judged."""
+    """The challenger against the champion judged by ``deploy.champion``.
+
+    Args:
+        champion: ``gate.champion_comparison``'s result (``version``, ``auc_difference``).
+        deploy: the ``deploy`` settings (:func:`deploy_settings`).
+        alpha: the interval's miss rate.
+    """
     return judge(champion["auc_difference"], champion_rule(deploy),
                  f"champion v{champion['version']}", alpha)
 

@@ -41,6 +41,14 @@ Verdicts, most severe first (the most severe rule that fires wins; every finding
 
 Covariate drift = feature distributions moved (P(x)); prior drift = P(y) moved with P(y | x) up
 to an intercept; concept drift = the relation P(y | x) itself moved. The last two need labels.
+
+Each rule is a function of the batch's facts (:func:`read_batch`) and the thresholds that
+returns its findings (:class:`Finding`): :func:`data_quality_rule`, :func:`performance_rule`,
+:func:`concept_drift_rule` (its parts :func:`weakened_relation`, :func:`degraded_ranking`,
+:func:`strengthened_relation`), :func:`prior_drift_rule`, :func:`covariate_drift_rule`,
+:func:`prediction_drift_rule`, :func:`calibration_slope_rule`,
+:func:`calibration_in_the_large_rule`, :func:`estimated_auc_rule`, :func:`low_power_rule`;
+:func:`decide` composes them.
 """
 
 from __future__ import annotations
@@ -248,6 +256,12 @@ class Finding(NamedTuple):
     """One finding of a rule: the verdict it calls for and its reason.
 
     A note (``verdict`` ``ok``, the reason starting "note:") is reported and acts on nothing.
+    Every rule returns a list of findings (empty: it did not fire); ``decide`` takes the most
+    severe verdict among them and lists every reason.
+
+    Attributes:
+        verdict: one of ``VERDICTS``.
+        reason: the finding in words, naming its kind, numbers and intervals.
     """
 
     verdict: str
@@ -365,7 +379,15 @@ def read_batch(
 ) -> BatchFacts:
     """The facts the rules read, from ``compute_drift``, ``assess_performance`` and the reference.
 
-    Label evidence (flags, intervals) counts only when the batch has labels.
+    Args:
+        drift_result: Output of ``compute_drift``.
+        performance_result: Output of ``assess_performance``; its flags and evidence count only
+            when the batch has labels.
+        reference: The reference dict (its observed performance, named in the reasons).
+        limits: The thresholds (``importance_min`` sorts the drifting features).
+
+    Returns:
+        The batch's facts, with the drifting features grouped by (status, important).
     """
     groups: dict[tuple[str, bool], list[str]] = {
         (status, key): [] for status in ("drift", "watch") for key in (True, False)
@@ -431,8 +453,10 @@ def degraded_ranking(facts: BatchFacts, limits: MonitorThresholds) -> str | None
 
 
 def strengthened_relation(facts: BatchFacts, limits: MonitorThresholds) -> str | None:
-    """Concept drift, the relation strengthened: the slope wholly above ``1 + slope_tolerance``
-    with nothing to explain it (no covariate drift, or a ranking that does not hold)."""
+    """Concept drift, the relation strengthened: the slope wholly above ``1 + slope_tolerance``.
+
+    Only when nothing explains it: no covariate drift, or a ranking that does not hold.
+    """
     if not facts.strengthened or facts.slope_explained:
         return None
     context = (
@@ -462,7 +486,13 @@ def concept_drift_rule(facts: BatchFacts, limits: MonitorThresholds) -> list[Fin
 def prior_drift_rule(
     facts: BatchFacts, limits: MonitorThresholds, concept: bool
 ) -> list[Finding]:
-    """``retrain``: only the base rate moved (O/E off 1 where judged, and no concept drift)."""
+    """``retrain``: only the base rate moved (O/E off 1 where judged, and no concept drift).
+
+    Args:
+        facts: the batch's facts.
+        limits: the thresholds (``oe_tolerance`` is named in the reason).
+        concept: whether the concept-drift rule fired.
+    """
     if not facts.citl_off or concept:
         return []
     observed, evidence = facts.observed, facts.evidence
@@ -489,11 +519,15 @@ def _drift_list(facts: BatchFacts, names: list[str]) -> str:
 
 
 def covariate_drift_rule(facts: BatchFacts, labels_show_health: bool) -> list[Finding]:
-    """Feature drift weighed by importance.
+    """Feature drift weighed by importance (``importance_min``, applied by :func:`read_batch`).
 
     Strong on an important feature: ``retrain``, or ``watch`` while the labels show the model
     holding; moderate on an important one or strong on a minor one: ``watch``; moderate on a
     minor one: a note.
+
+    Args:
+        facts: the batch's facts.
+        labels_show_health: labels present and no performance, concept or prior rule fired.
     """
     findings = []
     strong = facts.groups[("drift", True)]
@@ -521,8 +555,15 @@ def covariate_drift_rule(facts: BatchFacts, labels_show_health: bool) -> list[Fi
 
 
 def prediction_drift_rule(facts: BatchFacts, labels_show_health: bool) -> list[Finding]:
-    """The predictions' distribution moved: strong is ``retrain`` unless the labels show the
-    model holding, moderate (or strong with healthy labels) ``watch``."""
+    """The predictions' distribution moved.
+
+    Strong: ``retrain`` unless the labels show the model holding; moderate, or strong with
+    healthy labels: ``watch``.
+
+    Args:
+        facts: the batch's facts.
+        labels_show_health: labels present and no performance, concept or prior rule fired.
+    """
     status = facts.prediction_status
     if status not in ("watch", "drift"):
         return []
@@ -536,8 +577,13 @@ def calibration_slope_rule(
 ) -> list[Finding]:
     """An under-confident slope that is no concept drift.
 
-    Explained by the covariate drift (the ranking holds): ``watch``; within the tolerance: a
-    note. Said after the drift it follows from.
+    Explained by the covariate drift (the ranking holds): ``watch``; otherwise (within the
+    tolerance, or next to an AUC drop): a note. Said after the drift it follows from.
+
+    Args:
+        facts: the batch's facts.
+        limits: the thresholds.
+        concept: whether the concept-drift rule fired (then the slope is part of it).
     """
     slope, observed = facts.slope, facts.observed
     if facts.slope_explained and not (facts.auc_drop or concept):
@@ -559,7 +605,13 @@ def calibration_slope_rule(
 def calibration_in_the_large_rule(
     facts: BatchFacts, limits: MonitorThresholds, prior: bool
 ) -> list[Finding]:
-    """A note: O/E off at the batch's case mix, not at the reference's (the shift explains it)."""
+    """A note: O/E off at the batch's case mix, not at the reference's (the shift explains it).
+
+    Args:
+        facts: the batch's facts.
+        limits: the thresholds.
+        prior: whether the prior-drift rule fired (then it says all there is).
+    """
     if not facts.citl_explained or prior:
         return []
     oe = _with_interval(facts.evidence.get("oe", {}), facts.observed.get("oe_ratio"), 2)
