@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -110,7 +111,7 @@ def deployed():
     return model, reference, thresholds, data_cfg
 
 
-def judge(deployed, seed: int, **drift) -> dict:
+def judge(deployed: tuple[Any, ...], seed: int, **drift: float) -> dict:
     """Draw one labelled batch of the default size and judge it as ``monitor`` does."""
     model, reference, thresholds, data_cfg = deployed
     batch, _ = generate_batch(
@@ -128,7 +129,7 @@ def judge(deployed, seed: int, **drift) -> dict:
     return decide(drift_result, performance, reference, thresholds)
 
 
-def scenario(deployed, **drift) -> tuple[Counter, list[dict]]:
+def scenario(deployed: tuple[Any, ...], **drift: float) -> tuple[Counter, list[dict]]:
     # one thread: the batches are small, and threads fighting over shared cores cost more
     with threadpool_limits(limits=1):
         verdicts = [judge(deployed, seed, **drift) for seed in range(1, N_BATCHES + 1)]

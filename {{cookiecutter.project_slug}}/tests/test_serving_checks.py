@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,7 +33,7 @@ RANGES = {"age": (0.0, 120.0), "bmi": (10.0, None)}
 CATEGORIES = {"sex": ("F", "M")}
 
 
-def rows(*records) -> pd.DataFrame:
+def rows(*records: list[Any]) -> pd.DataFrame:
     return pd.DataFrame(list(records), columns=list(FEATURES))
 
 
@@ -222,7 +223,8 @@ def mlflow_like_app(model):
     return app
 
 
-def call(app, body: bytes, chunks: int = 1, content_length: int | None = None):
+def call(app: ServingMiddleware, body: bytes, chunks: int = 1,
+         content_length: int | None = None) -> tuple[int, dict[bytes, bytes], Any, int]:
     """One POST through ``app``: (status, headers, parsed JSON body, messages received)."""
     pieces = [body[len(body) * i // chunks:len(body) * (i + 1) // chunks] for i in range(chunks)]
     size = len(body) if content_length is None else content_length
@@ -230,7 +232,8 @@ def call(app, body: bytes, chunks: int = 1, content_length: int | None = None):
     if chunks == 1:
         headers.append((b"content-length", str(size).encode()))
     scope = {"type": "http", "method": "POST", "path": "/invocations", "headers": headers}
-    received, sent = [], []
+    received: list[bytes] = []
+    sent: list[dict[str, Any]] = []
 
     async def receive():
         if len(received) < len(pieces):
@@ -248,7 +251,7 @@ def call(app, body: bytes, chunks: int = 1, content_length: int | None = None):
     return start["status"], dict(start["headers"]), json.loads(answer), len(received)
 
 
-def served(on_bad_row: str = "reject", max_request_mb: float = 1.0):
+def served(on_bad_row: str = "reject", max_request_mb: float = 1.0) -> ServingMiddleware:
     knowledge = ModelKnowledge(FEATURES, CATEGORIES, RANGES)
     settings = ServeSettings(on_bad_row=on_bad_row, max_request_mb=max_request_mb)
     return ServingMiddleware(mlflow_like_app(CheckedModel(StandIn(), knowledge, on_bad_row)),

@@ -29,7 +29,7 @@ import os
 from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..core.errors import ConfigError
 from ..core.paths import PACKAGE, RANGES_KEY
@@ -208,16 +208,22 @@ class _Request:
 _CURRENT: ContextVar[_Request | None] = ContextVar("serving_request", default=None)
 
 
+class Predictor(Protocol):
+    """What :class:`CheckedModel` calls on the model it wraps (a ``PyFuncModel`` has it)."""
+
+    def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any: ...
+
+
 class CheckedModel:
     """A pyfunc model whose ``predict`` checks the rows first; otherwise the model itself.
 
     Args:
-        model: the loaded ``PyFuncModel``.
+        model: the loaded ``PyFuncModel`` (or anything with its ``predict``).
         knowledge: what it was fitted and validated on.
         on_bad_row: ``reject`` (raise :class:`BadRows`) or ``warn`` (score, report findings).
     """
 
-    def __init__(self, model: PyFuncModel, knowledge: ModelKnowledge, on_bad_row: str) -> None:
+    def __init__(self, model: Predictor, knowledge: ModelKnowledge, on_bad_row: str) -> None:
         self._model = model
         self.knowledge = knowledge
         self.on_bad_row = on_bad_row
