@@ -235,7 +235,8 @@ def test_stage_deps_list_exactly_the_package_files_it_runs(name):
     listed = covered_files(stage)
     missing = sorted(path for path in needed if not covered(path, deps(stage)))
     extra = sorted(path for path in listed if path not in files)
-    print(f"\n{name}: {len(needed)} files, {len(package_deps(stage))} deps\n  {summary(needed)}")
+    print(f"\n{name}: runs {len(needed)} files of the package, listed as "
+          f"{len(package_deps(stage))} deps\n  {summary(needed)}")
     # then every file it runs is listed (else an edit would not re-run it)
     assert not missing, (f"stage {name} imports files its deps omit; add to dvc.yaml:\n"
                          + "\n".join(f"      - {rel(path)}" for path in missing))
