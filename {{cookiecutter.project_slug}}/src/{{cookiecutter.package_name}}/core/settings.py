@@ -710,6 +710,9 @@ def _describe(error: dict[str, Any], params: dict[str, Any], conf: Path | None) 
         close = difflib.get_close_matches(loc[-1], allowed, n=1, cutoff=0.6)
         hint = f"did you mean '{close[0]}'? " if close else ""
         parent = ".".join(loc[:-1])
+        if conf is not None and where.endswith(".yaml") and _value_at(
+                _read_yaml(conf.parent / where), file_keys) is ...:
+            hint = f"(not in that file: a command-line override adds it) {hint}"
         return (f"{place}: unknown key '{dotted}'; {hint}allowed under {parent}: "
                 f"{', '.join(allowed) or 'none'}")
     if kind == "missing":
