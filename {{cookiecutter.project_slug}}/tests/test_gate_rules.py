@@ -25,7 +25,7 @@ from {{ cookiecutter.package_name }}.decisions.gate import (
     constant_rule,
     gate,
 )
-from {{ cookiecutter.package_name }}.decisions.judgement import Rule, classify, judge
+from {{ cookiecutter.package_name }}.decisions.judgement import Rule, classify, flagged_verdict, judge
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 DEPLOY = DeploySettings.model_validate(
@@ -203,6 +203,40 @@ def test_an_unflagged_attribute_says_whether_a_flag_would_block():
     assert passed
     assert line == ("PASS bias audit `sex`: no gap above the tolerance 0.1; a flag would not "
                     "block: the charter's `bias_flags_block` is false for `sex`")
+
+
+def gap(name: str, label: str, estimate: float, lo: float, exceeds: bool) -> dict[str, Any]:
+    """A gap as ``judgement.bias_flags`` reads it."""
+    return {"name": name, "label": label, "estimate": estimate, "lo": lo, "hi": estimate + 0.1,
+            "exceeds": exceeds}
+
+
+def flag(*gaps: dict[str, Any], small: list[str] | None = None) -> dict[str, Any]:
+    return {"attribute": "site", "flagged": True, "tolerance": 0.1, "judged": True,
+            "min_group_size": 50, "small_groups": small or [], "gaps": list(gaps)}
+
+
+EOD = gap("equalized_odds_difference", "equalized-odds difference", 0.3, 0.2, True)
+TPR = gap("tpr_difference", "TPR difference", 0.3, 0.2, True)
+FPR = gap("fpr_difference", "FPR difference", 0.15, 0.05, True)
+
+
+def test_a_flag_on_equalized_odds_names_it_once_not_its_tpr_and_fpr_parts():
+    verdict = flagged_verdict(flag(EOD, TPR, FPR), blocks_setting=True)
+    assert "equalized-odds difference 0.30 [0.20, 0.40]" in verdict.words
+    assert "TPR" not in verdict.words and "FPR" not in verdict.words
+    assert verdict.blocks and verdict.status == "FAIL"
+
+
+def test_a_flag_on_a_part_alone_names_the_part_and_its_interval_against_the_tolerance():
+    # given only the FPR gap over the tolerance, its interval reaching below it
+    verdict = flagged_verdict(flag(FPR, small=["x"]), blocks_setting=True)
+    # then it is named, said to be uncertain, does not block, and the small group is listed
+    assert verdict.words == (
+        "bias audit flags `site`: FPR difference 0.15 [0.05, 0.25] above the tolerance 0.1 "
+        "(its interval reaches below the tolerance, so the gap may be within it); groups "
+        "under 50 rows are reported, not judged: `x`")
+    assert not verdict.blocks and verdict.status == "WARN"
 
 
 # --- the gate: every rule, in order ---------------------------------------------------------

@@ -389,6 +389,70 @@ class BiasVerdict:
                 "why": self.why}
 
 
+def _small_groups(flag: dict[str, Any]) -> str:
+    if not flag["small_groups"]:
+        return ""
+    return (f"; groups under {flag['min_group_size']} rows are reported, not judged: "
+            + ", ".join(f"`{g}`" for g in flag["small_groups"]))
+
+
+def flagged_verdict(flag: dict[str, Any], blocks_setting: bool) -> BiasVerdict:
+    """A flagged attribute: it blocks if the charter says so and the evidence is certain.
+
+    The estimate raises the flag; only a flagged gap whose whole interval lies above the
+    tolerance is evidence enough to block a deployment.
+
+    Args:
+        flag: one attribute of :func:`bias_flags`, flagged.
+        blocks_setting: the charter's ``bias_flags_block`` for the attribute.
+    """
+    attribute, tolerance = flag["attribute"], flag["tolerance"] or 0.0
+    setting = _block_setting(attribute, blocks_setting)
+    over = [g for g in flag["gaps"] if g["exceeds"]]
+    if any(g["name"] == "equalized_odds_difference" for g in over):
+        # the TPR and FPR gaps are its parts: said once, by the larger of them
+        over = [g for g in over if g["name"] not in ("tpr_difference", "fpr_difference")]
+    words = (f"bias audit flags `{attribute}`: " + "; ".join(
+        f"{_gap(g)} above the tolerance {tolerance:g} ({_against_tolerance(g, tolerance)})"
+        for g in over) + _small_groups(flag))
+    certain = any(g["lo"] is not None and g["lo"] > tolerance for g in over)
+    blocks = blocks_setting and certain
+    if blocks:
+        why = f"blocks: {setting}"
+    elif blocks_setting:
+        why = (f"does not block: {setting}, but no flagged gap's interval lies wholly "
+               "above the tolerance (reported; collect more rows to settle it)")
+    else:
+        why = f"does not block: {setting} (reported only)"
+    return BiasVerdict(attribute, True, blocks, True, words, why)
+
+
+def not_judged_verdict(flag: dict[str, Any]) -> BiasVerdict:
+    """An attribute with fewer than two groups large enough to judge: reported, not judged."""
+    attribute = flag["attribute"]
+    return BiasVerdict(
+        attribute, False, False, False, f"bias audit `{attribute}`{_small_groups(flag)}",
+        f"not judged: fewer than two groups have {flag['min_group_size']} rows or more")
+
+
+def unflagged_verdict(flag: dict[str, Any], blocks_setting: bool) -> BiasVerdict:
+    """An attribute judged and not flagged: its largest gap, and whether a flag would block."""
+    attribute, tolerance = flag["attribute"], flag["tolerance"] or 0.0
+    setting = _block_setting(attribute, blocks_setting)
+    largest = next((g for g in flag["gaps"] if g["name"] == "equalized_odds_difference"), None)
+    shown = f" ({_gap(largest)})" if largest else ""
+    return BiasVerdict(
+        attribute, False, False, True,
+        f"bias audit `{attribute}`: no gap above the tolerance {tolerance:g}{shown}"
+        f"{_small_groups(flag)}",
+        f"a flag would block: {setting}" if blocks_setting else
+        f"a flag would not block: {setting}")
+
+
+def _block_setting(attribute: str, blocks: bool) -> str:
+    return f"the charter's `bias_flags_block` is {str(blocks).lower()} for `{attribute}`"
+
+
 def bias_verdicts(evaluation: dict[str, Any],
                   charter: dict[str, Any] | None = None) -> list[BiasVerdict]:
     """Per audited attribute: the flag, whether it blocks the gate, and why.
@@ -398,51 +462,21 @@ def bias_verdicts(evaluation: dict[str, Any],
         charter: the validated charter (``bias_flags_block``); None, or a charter without the
             key: the setting the evaluate stage recorded from it
             (``evaluation["bias_flags_block"]``), else the default (a flag blocks).
+
+    Returns:
+        One verdict per attribute (:func:`flagged_verdict`, :func:`not_judged_verdict`,
+        :func:`unflagged_verdict`), in the evaluation's order.
     """
     if charter is None or "bias_flags_block" not in charter:
         charter = ({"bias_flags_block": evaluation["bias_flags_block"]}
                    if "bias_flags_block" in evaluation else {})
     verdicts = []
     for flag in bias_flags(evaluation):
-        attribute, tolerance = flag["attribute"], flag["tolerance"] or 0.0
-        small = ""
-        if flag["small_groups"]:
-            small = (f"; groups under {flag['min_group_size']} rows are reported, not judged: "
-                     + ", ".join(f"`{g}`" for g in flag["small_groups"]))
-        blocks_setting = bias_flag_blocks(charter or {}, attribute)
-        setting = (f"the charter's `bias_flags_block` is {str(blocks_setting).lower()} for "
-                   f"`{attribute}`")
+        blocks_setting = bias_flag_blocks(charter or {}, flag["attribute"])
         if flag["flagged"]:
-            over = [g for g in flag["gaps"] if g["exceeds"]]
-            if any(g["name"] == "equalized_odds_difference" for g in over):
-                # the TPR and FPR gaps are its parts: said once, by the larger of them
-                over = [g for g in over if g["name"] not in ("tpr_difference", "fpr_difference")]
-            words = (f"bias audit flags `{attribute}`: " + "; ".join(
-                f"{_gap(g)} above the tolerance {tolerance:g} ({_against_tolerance(g, tolerance)})"
-                for g in over) + small)
-            # the estimate raises the flag; only a gap whose whole interval is above the
-            # tolerance is evidence enough to block a deployment
-            certain = any(g["lo"] is not None and g["lo"] > tolerance for g in over)
-            blocks = blocks_setting and certain
-            if blocks:
-                why = f"blocks: {setting}"
-            elif blocks_setting:
-                why = (f"does not block: {setting}, but no flagged gap's interval lies wholly "
-                       "above the tolerance (reported; collect more rows to settle it)")
-            else:
-                why = f"does not block: {setting} (reported only)"
-            verdicts.append(BiasVerdict(attribute, True, blocks, True, words, why))
+            verdicts.append(flagged_verdict(flag, blocks_setting))
         elif not flag["judged"]:
-            verdicts.append(BiasVerdict(
-                attribute, False, False, False, f"bias audit `{attribute}`{small}",
-                f"not judged: fewer than two groups have {flag['min_group_size']} rows or more"))
+            verdicts.append(not_judged_verdict(flag))
         else:
-            largest = next((g for g in flag["gaps"] if g["name"] == "equalized_odds_difference"),
-                           None)
-            shown = f" ({_gap(largest)})" if largest else ""
-            verdicts.append(BiasVerdict(
-                attribute, False, False, True,
-                f"bias audit `{attribute}`: no gap above the tolerance {tolerance:g}{shown}{small}",
-                f"a flag would block: {setting}" if blocks_setting else
-                f"a flag would not block: {setting}"))
+            verdicts.append(unflagged_verdict(flag, blocks_setting))
     return verdicts
