@@ -22,7 +22,9 @@ def compose_conf(root: Path, overrides: tuple[str, ...] | list[str] = ()) -> dic
     from omegaconf import OmegaConf
 
     with initialize_config_dir(str(root / "conf"), version_base="1.3"):
-        return OmegaConf.to_container(compose("config", overrides=list(overrides)), resolve=True)
+        params = OmegaConf.to_container(compose("config", overrides=list(overrides)), resolve=True)
+    assert isinstance(params, dict)  # a composed config is a mapping at its top
+    return params
 
 
 @pytest.fixture(scope="session")
@@ -34,9 +36,9 @@ def compose_params(project_root):
 @pytest.fixture(scope="session")
 def compose_settings(project_root):
     """A function: Hydra overrides -> the typed settings of ``conf/`` as shipped, validated."""
-    from {{ cookiecutter.package_name }}.core.settings import validate_params
+    from {{ cookiecutter.package_name }}.core.settings import Settings, validate_params
 
-    def composed(*overrides: str):
+    def composed(*overrides: str) -> Settings:
         return validate_params(compose_conf(project_root, overrides), project_root / "conf")
 
     return composed

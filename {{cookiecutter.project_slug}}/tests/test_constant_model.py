@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -15,8 +16,10 @@ from {{ cookiecutter.package_name }}.decisions.gate import gate
 from {{ cookiecutter.package_name }}.metrics.summary import evaluate_binary
 from {{ cookiecutter.package_name }}.reporting.evaluation_report import render_report
 
-CHARTER = {"name": "Small", "success_criteria": {"auc": {"min": 0.62},
-                                                 "calibration_slope": {"min": 0.8, "max": 1.2}}}
+CHARTER: dict[str, Any] = {
+    "name": "Small",
+    "success_criteria": {"auc": {"min": 0.62}, "calibration_slope": {"min": 0.8, "max": 1.2}},
+}
 EVALUATE_CFG = {"n_bootstrap": 200}
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,12 @@ from {{ cookiecutter.package_name }}.core import config
 from {{ cookiecutter.package_name }}.core.errors import UserError
 from {{ cookiecutter.package_name }}.core.registry import CHAMPION
 from {{ cookiecutter.package_name }}.decisions import promotion
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+    from mlflow.entities.model_registry import ModelVersion
+
+    from {{ cookiecutter.package_name }}.core.settings import Settings
 
 NAME = "promotion_test_model"
 SCHEMA = {"name": "toy", "target": "y", "id_column": "id", "numeric": ["x1", "x2"],
@@ -47,7 +54,7 @@ def _table(n: int, seed: int) -> pd.DataFrame:
     return pd.DataFrame({"id": [f"r{seed}-{i}" for i in range(n)], "x1": x1, "x2": x2, "y": y})
 
 
-def _evaluation(model, test: pd.DataFrame, criteria: dict, scratch: Path) -> dict:
+def _evaluation(model: Any, test: pd.DataFrame, criteria: dict, scratch: Path) -> dict:
     """``evaluation.json`` as the evaluate stage builds and writes it, for ``model`` on ``test``."""
     from {{ cookiecutter.package_name }}.core.io import read_json, write_json
     from {{ cookiecutter.package_name }}.decisions.criteria import constant_finding, judge_criteria, mark_constant
@@ -82,13 +89,13 @@ def _weak():
 class Registry:
     """The project's registry, and a way to add versions as ``deploy`` records them."""
 
-    def __init__(self, client, params, root: Path, train: pd.DataFrame,
-                 test: pd.DataFrame):
+    def __init__(self, client: MlflowClient, params: Settings, root: Path, train: pd.DataFrame,
+                 test: pd.DataFrame) -> None:
         self.client, self.params, self.root, self.train, self.test = (
             client, params, root, train, test)
         self.versions: dict[str, str] = {}
 
-    def add(self, estimator, *, experiment: str, criteria: dict | None) -> str:
+    def add(self, estimator: Any, *, experiment: str, criteria: dict | None) -> str:
         """Fit, log and register a model; record its evaluation unless ``criteria`` is None."""
         import mlflow
 
@@ -111,11 +118,11 @@ class Registry:
     def make_champion(self, version: str) -> None:
         self.client.set_registered_model_alias(NAME, CHAMPION, version)
 
-    def get(self, version: str):
+    def get(self, version: str) -> ModelVersion:
         return self.client.get_model_version(NAME, version)
 
 
-def champion_line(outcome, version: str) -> str:
+def champion_line(outcome: promotion.Promotion, version: str) -> str:
     """The gate's reason about the champion ``version`` (whatever its wording)."""
     (line,) = [r for r in outcome.reasons if f"champion v{version}" in r]
     return line
