@@ -225,7 +225,7 @@ def compute_drift(
         ValueError: If ``p`` is misaligned with ``X`` or not a probability.
     """
     from .performance import holm_adjust
-    from .verdict import resolve_thresholds
+    from .thresholds import resolve_thresholds
 
     limits = resolve_thresholds(thresholds)
     epsilon = limits["psi_epsilon"]

@@ -246,7 +246,7 @@ def assess_performance(
     Raises:
         ValueError: On predictions outside [0, 1] or labels that are not 0/1.
     """
-    from .verdict import resolve_thresholds
+    from .thresholds import resolve_thresholds
 
     limits = resolve_thresholds(thresholds)
     probs = np.asarray(p, dtype=float).ravel()
