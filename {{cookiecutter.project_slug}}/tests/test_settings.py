@@ -96,7 +96,7 @@ def test_the_compose_stage_writes_params_that_load_as_typed_settings(project):
     assert set(type(settings).model_fields) == set(GROUPS)
     assert isinstance(settings.prepare.split.test_size, float)
     with pytest.raises(ValueError, match="frozen"):
-        settings.evaluate.seed = 3
+        settings.evaluate.seed = 3  # type: ignore[misc]
 
 
 def test_the_schemas_choices_are_the_options_in_conf_and_the_codes_names():

@@ -17,6 +17,7 @@ from __future__ import annotations
 import difflib
 import types
 import typing
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
@@ -223,7 +224,7 @@ class ParamProblem(ValueError):
         self.key = key
 
 
-def _estimator_class(name: str):
+def _estimator_class(name: str) -> type[Any]:
     from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
 
@@ -495,7 +496,7 @@ def validate_params(params: dict[str, Any], conf_dir: str | Path | None = None,
                           + "\n  - ".join(problems)) from None
 
 
-def _misspellings_once(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _misspellings_once(errors: Sequence[Any]) -> list[Any]:
     """The errors without the "missing" of a key that an unknown key beside it misspells.
 
     ``cost_false_negatve`` is one mistake, not two: the unknown key's message already says
@@ -545,7 +546,8 @@ def option_file(conf_dir: Path | None, group: str, params: dict[str, Any]) -> st
     if conf_dir is None or not (conf_dir / group).is_dir():
         return f"conf/{group}/"
     options = group_options(conf_dir, group)
-    section = params.get(group) if isinstance(params.get(group), dict) else {}
+    found = params.get(group)
+    section: dict[str, Any] = found if isinstance(found, dict) else {}
     for key in ("source", "name"):
         value = section.get(key)
         if isinstance(value, str) and value in options:
@@ -640,7 +642,7 @@ def _unwrap(annotation: Any) -> Any:
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
         models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
         if len(models) > 1:
-            return {m.model_fields["source"].annotation.__args__[0]: m for m in models
+            return {typing.get_args(m.model_fields["source"].annotation)[0]: m for m in models
                     if "source" in m.model_fields}
         return models[0] if models else None
     if origin is dict:

@@ -104,7 +104,7 @@ def compose_problem(error: Exception, conf: Path, overrides: list[str]) -> str |
     return None
 
 
-def _missing_config(error, conf: Path, overrides: list[str]) -> str:
+def _missing_config(error: Exception, conf: Path, overrides: list[str]) -> str:
     """A defaults-list entry or an override naming a file that does not exist."""
     missing = str(getattr(error, "missing_cfg_file", "") or "")
     if missing in ("", "config"):
