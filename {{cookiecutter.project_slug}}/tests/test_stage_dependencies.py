@@ -3,10 +3,11 @@
 ``dvc repro`` re-runs a stage only when one of its ``deps`` changed, so a module the stage
 imports but does not list would leave stale results behind, and a listed module it never
 imports re-runs it for nothing. The fast tests walk each stage's imports within the package
-(with ``ast``: imports inside functions count, and importing ``a.b.c`` runs ``a/__init__.py``
-and ``a/b/__init__.py`` too) and compare what they reach with the stage's ``${pkg}`` deps in
-``dvc.yaml``. The slow test checks the walk against DVC itself: after one real run, editing
-each module makes ``dvc status`` report exactly the stages whose imports reach it.
+(with ``ast``: imports inside functions count, those under ``if TYPE_CHECKING:`` do not, and
+importing ``a.b.c`` runs ``a/__init__.py`` and ``a/b/__init__.py`` too) and compare what they
+reach with the stage's ``${pkg}`` deps in ``dvc.yaml``. The slow test checks the walk against
+DVC itself: after one real run, editing each module makes ``dvc status`` report exactly the
+stages whose imports reach it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ PKG_DIR = PROJECT / "src" / PACKAGE
 PKG_VAR = "${pkg}"
 # names a package __init__.py may define besides its docstring: literals nothing reads
 INIT_CONSTANTS = {"__version__"}
+TYPE_CHECKING = ("TYPE_CHECKING", "typing.TYPE_CHECKING")  # what `if` blocks never run
 
 
 def rel(path: Path) -> str:
@@ -86,11 +88,23 @@ def imported_from(path: Path, node: ast.ImportFrom) -> str:
     return ".".join(anchor + ([node.module] if node.module else []))
 
 
+def run_nodes(path: Path):
+    """The nodes of a file that can run: all but the bodies of ``if TYPE_CHECKING:``."""
+    todo = [ast.parse(path.read_text(), filename=str(path))]
+    while todo:
+        node = todo.pop()
+        yield node
+        if isinstance(node, ast.If) and ast.unparse(node.test) in TYPE_CHECKING:
+            todo.extend(node.orelse)
+        else:
+            todo.extend(ast.iter_child_nodes(node))
+
+
 @cache
 def direct_imports(path: Path) -> frozenset[str]:
-    """Modules of the package that one file imports, anywhere in it."""
+    """Modules of the package that one file imports, anywhere in it (that can run)."""
     found = set()
-    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+    for node in run_nodes(path):
         if isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom):
@@ -107,8 +121,7 @@ def names_used_from(path: Path, module: str) -> frozenset[str]:
     """Names a file takes from a module: ``from module import X`` or ``module.X``."""
     parent, _, last = module.rpartition(".")
     bound, names = set(), set()
-    tree = ast.parse(path.read_text(), filename=str(path))
-    for node in ast.walk(tree):
+    for node in run_nodes(path):
         if isinstance(node, ast.ImportFrom):
             base = imported_from(path, node)
             for alias in node.names:
@@ -118,7 +131,7 @@ def names_used_from(path: Path, module: str) -> frozenset[str]:
                     bound.add(alias.asname or last)
         elif isinstance(node, ast.Import):
             bound |= {alias.asname for alias in node.names if alias.name == module and alias.asname}
-    for node in ast.walk(tree):
+    for node in run_nodes(path):
         if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
                 and node.value.id in bound):
             names.add(node.attr)
