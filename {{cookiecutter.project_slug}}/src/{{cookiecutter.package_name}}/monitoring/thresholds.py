@@ -8,6 +8,7 @@ the monitoring reference with it, so an edit to a rule does not re-run ``train``
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -17,13 +18,25 @@ from ..core.settings import MonitorThresholds
 
 
 def shipped_thresholds() -> dict[str, Any]:
-    """The thresholds ``conf/monitor/default.yaml`` ships: the one place their defaults live."""
+    """The thresholds ``conf/monitor/default.yaml`` ships: the one place their defaults live.
+
+    Read from the project the command runs in, else from the project this package's source
+    lies in.
+
+    Raises:
+        ConfigError: neither holds the file (pass the thresholds instead).
+    """
     import yaml
 
     from ..core.config import project_root
 
-    path = project_root() / "conf" / "monitor" / "default.yaml"
-    return yaml.safe_load(path.read_text(encoding="utf-8"))["thresholds"]
+    roots = (project_root(), Path(__file__).resolve().parents[3])
+    for root in roots:
+        path = root / "conf" / "monitor" / "default.yaml"
+        if path.is_file():
+            return yaml.safe_load(path.read_text(encoding="utf-8"))["thresholds"]
+    raise ConfigError(f"conf/monitor/default.yaml is not under {roots[0]}: run from the project "
+                      "or pass the thresholds (settings.monitor.thresholds).")
 
 
 def monitor_thresholds(
