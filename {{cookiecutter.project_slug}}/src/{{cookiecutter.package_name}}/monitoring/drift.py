@@ -33,12 +33,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..core.errors import UserError
 from .reference import ProfileError, binned_shares, category_strings, numeric_values
+
+if TYPE_CHECKING:
+    from ..core.settings import MonitorThresholds
 
 
 def psi(reference_shares: np.ndarray, batch_shares: np.ndarray, epsilon: float = 1e-4) -> float:
@@ -202,7 +205,7 @@ def compute_drift(
     X: Any,
     p: np.ndarray | None,
     reference: Mapping[str, Any],
-    thresholds: Mapping[str, Any] | None = None,
+    thresholds: MonitorThresholds | Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Drift of every monitored feature and of the predictions against the reference.
 

@@ -63,9 +63,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from statistics import NormalDist
-from typing import Any, TypeGuard
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from ..core.settings import MonitorThresholds
 
 _NORMAL = NormalDist()
 
@@ -224,7 +227,7 @@ def assess_performance(
     p: np.ndarray,
     y: np.ndarray | None,
     reference: Mapping[str, Any],
-    thresholds: Mapping[str, Any] | None = None,
+    thresholds: MonitorThresholds | Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Estimated and (when labels exist) measured performance of a batch against the reference.
 

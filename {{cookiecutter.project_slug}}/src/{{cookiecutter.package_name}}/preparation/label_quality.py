@@ -23,13 +23,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from ..core.errors import UserError
 from ..core.io import atomic_path
+
+if TYPE_CHECKING:
+    from ..core.settings import Settings
 
 DUPLICATE_GROUP_COL = "duplicate_group"
 CORRECTION_COLUMNS = ("id", "action", "label", "reason")
@@ -736,11 +739,11 @@ def apply_corrections(
     return out, counts
 
 
-def load_corrected(params: dict[str, Any], schema: dict[str, Any]) -> tuple[pd.DataFrame, dict]:
+def load_corrected(params: Settings, schema: dict[str, Any]) -> tuple[pd.DataFrame, dict]:
     """The validated data with the reviewed label corrections applied.
 
     Args:
-        params: the composed parameters.
+        params: the project's settings.
         schema: the dataset schema.
 
     Returns:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..decisions.wording import ci, is_constant, num
+
+if TYPE_CHECKING:
+    from ..core.settings import DeploySettings
 
 
 def _or_undefined(text: str, evaluation: dict[str, Any]) -> str:
@@ -49,7 +53,8 @@ def model_lines(evaluation: dict[str, Any]) -> list[str]:
 
 
 def render_report(evaluation: dict[str, Any], charter: dict[str, Any], figures: list[Path],
-                  out_dir: Path, deploy_cfg: dict[str, Any] | None = None) -> str:
+                  out_dir: Path,
+                  deploy_cfg: DeploySettings | Mapping[str, Any] | None = None) -> str:
     """The Markdown report.
 
     Args:
@@ -57,7 +62,7 @@ def render_report(evaluation: dict[str, Any], charter: dict[str, Any], figures: 
         charter: the validated charter.
         figures: PNG files to embed.
         out_dir: the report's directory (figure links are relative to it).
-        deploy_cfg: the ``deploy`` config group, whose rules word the comparisons and bias
+        deploy_cfg: the ``deploy`` settings, whose rules word the comparisons and bias
             flags (``judgement``); None: the documented defaults.
     """
     from ..decisions.judgement import baseline_verdicts, bias_verdicts
