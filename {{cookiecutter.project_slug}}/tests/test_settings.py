@@ -134,6 +134,17 @@ def test_no_group_schema_fills_in_a_key_conf_leaves_out():
 # ------------------------------------------------------------- mistakes in conf/ files
 
 
+def test_a_failed_composition_leaves_the_last_good_params_yaml(project):
+    # given a composed params.yaml, then a mistake in conf/
+    compose(root=project)
+    good = (project / "params.yaml").read_text(encoding="utf-8")
+    edit(project, "prepare/default.yaml", "test_size: 0.2", "test_size: abc")
+    # when composed again, then it fails and params.yaml is the last good one, no scratch left
+    composed_error(project)
+    assert (project / "params.yaml").read_text(encoding="utf-8") == good
+    assert not list(project.glob(".compose-*"))
+
+
 def test_a_misspelt_key_names_the_file_line_and_the_close_match(project):
     # given the cost of a missed positive misspelt in conf/evaluate/default.yaml
     edit(project, "evaluate/default.yaml", "cost_false_negative:", "cost_false_negatve:")

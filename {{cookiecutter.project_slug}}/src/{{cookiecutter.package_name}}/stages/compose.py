@@ -25,10 +25,17 @@ import logging
 import os
 from pathlib import Path
 
-from ..core.config import PARAMS_FILE, project_root
+from ..core.config import PARAMS_FILE, load_params, project_root
 from ..core.errors import ConfigError, run_stage
 from ..core.io import write_text
-from ..core.settings import GROUPS, group_options, load_settings, schema_at
+from ..core.settings import (
+    GROUPS,
+    Settings,
+    group_options,
+    load_settings,
+    schema_at,
+    validate_params,
+)
 
 STAMP = "params.stamp"
 STAMP_TEXT = "params.yaml is composed from conf/ (see compose.py)\n"
@@ -36,30 +43,43 @@ STAMP_TEXT = "params.yaml is composed from conf/ (see compose.py)\n"
 log = logging.getLogger(__name__)
 
 
-def compose(overrides: list[str] | None = None, root: Path | None = None) -> None:
-    """Compose ``conf/config.yaml`` (plus Hydra overrides) into ``params.yaml``.
+def compose(overrides: list[str] | None = None, root: Path | None = None) -> Settings:
+    """Compose ``conf/config.yaml`` (plus Hydra overrides) into ``params.yaml``, validated.
 
-    Uses DVC's own composition so that the result is byte-identical to ``dvc exp run``'s.
+    Uses DVC's own composition so that the result is byte-identical to ``dvc exp run``'s. The
+    composition is validated before it replaces ``params.yaml``: a failure leaves the last good
+    one in place.
 
     Args:
         overrides: Hydra overrides such as ``["model=random_forest"]``.
         root: the project holding ``conf/``; default the current one.
 
+    Returns:
+        The typed settings of the new ``params.yaml``.
+
     Raises:
-        ConfigError: what Hydra or YAML refused, in one message (see :func:`compose_problem`).
+        ConfigError: what Hydra or YAML refused (see :func:`compose_problem`) or what the
+            settings' schemas refuse, in one message.
     """
+    import tempfile
+
     from dvc.utils.hydra import compose_and_dump
 
     root = root or project_root()
-    try:
-        compose_and_dump(
-            root / PARAMS_FILE, str(root / "conf"), None, "config", str(root), overrides or []
-        )
-    except Exception as error:
-        message = compose_problem(error, root / "conf", overrides or [])
-        if message is None:
-            raise
-        raise ConfigError(message) from None
+    with tempfile.TemporaryDirectory(dir=root, prefix=".compose-") as scratch:
+        composed = Path(scratch) / PARAMS_FILE
+        try:
+            compose_and_dump(
+                composed, str(root / "conf"), None, "config", str(root), overrides or []
+            )
+        except Exception as error:
+            message = compose_problem(error, root / "conf", overrides or [])
+            if message is None:
+                raise
+            raise ConfigError(message) from None
+        settings = validate_params(load_params(composed), root / "conf")
+        os.replace(composed, root / PARAMS_FILE)
+    return settings
 
 
 def _relative(path: str | Path, conf: Path) -> str:
@@ -145,10 +165,10 @@ def main() -> None:
     """Compose unless DVC already did it for this experiment, validate, write the stamp."""
     if os.environ.get("DVC_EXP_NAME"):
         log.info("dvc exp run composed params.yaml (with any -S overrides); keeping it")
+        load_settings()  # one message naming the conf/ file, line and key of a bad setting
     else:
         compose()
         log.info("composed params.yaml from conf/")
-    load_settings()  # one message naming the conf/ file, line and key of any invalid setting
     log.info("params.yaml is valid")
     write_text(project_root() / STAMP, STAMP_TEXT)
 
