@@ -124,6 +124,15 @@ def test_the_one_default_kept_in_code_equals_conf():
     assert shipped["max_missing_share"] == MAX_MISSING_SHARE
 
 
+def test_own_files_optional_keys_default_to_what_conf_ships():
+    # given conf/data/own_file.yaml, whose keys but path and target a user may delete
+    shipped = yaml.safe_load((CONF / "data/own_file.yaml").read_text(encoding="utf-8"))
+    optional = {name: field.get_default() for name, field in OwnFileData.model_fields.items()
+                if not field.is_required()}
+    # then each default in the schema is the value the file ships (one default, two places)
+    assert optional == {name: shipped[name] for name in optional}
+
+
 def test_no_group_schema_fills_in_a_key_conf_leaves_out():
     # given the schemas of the groups whose keys are all shipped in conf/ (defaults live there)
     for schema in (TrainSettings, ThresholdSettings, PrepareSettings, SplitSettings):

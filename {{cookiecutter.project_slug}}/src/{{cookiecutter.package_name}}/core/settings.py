@@ -144,7 +144,11 @@ class BreastCancerData(SchemaKeys):
 
 
 class OwnFileData(SchemaKeys):
-    """``conf/data/own_file.yaml``: only ``path`` and ``target`` are required."""
+    """``conf/data/own_file.yaml``: only ``path`` and ``target`` are required.
+
+    A key deleted from the file takes the value the file ships (``tests/test_settings.py``
+    checks each default here against it).
+    """
 
     source: Literal["own_file"]
     path: str = Field(min_length=1)
@@ -154,6 +158,13 @@ class OwnFileData(SchemaKeys):
     encoding: str | None = None
     separator: str | None = None
     decimal: str | None = None
+    numeric: list[str] | str | None = []
+    categorical: list[str] | str | dict[str, list[Scalar] | None] | None = []
+    categories: dict[str, list[Scalar] | None] | None = {}
+    ranges: dict[str, RangeValue] | None = {}
+    sensitive: list[str] | str | None = []
+    max_missing_share: Annotated[float, Field(ge=0.0, le=1.0)] | None = 0.5
+    exclude: list[str] | str | None = []
     legacy_score_column: str | None = None
 
 
