@@ -369,3 +369,22 @@ def test_the_option_file_is_found_for_an_option_selected_by_override(project):
     with pytest.raises(ConfigError, match=r"^conf/model/random_forest.yaml, line \d+: model.params"
                                           r".max_dept .*did you mean 'max_depth'\?"):
         load_settings(path)
+
+
+@pytest.mark.slow
+def test_the_compose_stage_prints_one_line_and_no_traceback(project):
+    # given a misspelt key in conf/, when the compose stage runs as DVC runs it
+    import subprocess
+    import sys
+
+    edit(project, "evaluate/default.yaml", "cost_false_negative:", "cost_false_negatve:")
+    done = subprocess.run([sys.executable, "-m", "{{ cookiecutter.package_name }}.stages.compose"],
+                          cwd=project, capture_output=True, text=True, timeout=120)
+    # then it fails with one error line naming the file, the line and the key meant
+    assert done.returncode == 1, done.stderr
+    errors = [line for line in done.stderr.splitlines() if "ERROR" in line]
+    assert len(errors) == 1 and "Traceback" not in done.stderr, done.stderr
+    line = line_of(project, "evaluate/default.yaml", "cost_false_negatve")
+    assert errors[0].startswith(f"[compose] ERROR: conf/evaluate/default.yaml, line {line}: ")
+    assert "did you mean 'cost_false_negative'?" in errors[0]
+    assert not (project / "params.yaml").exists()
