@@ -25,6 +25,7 @@ from {{ cookiecutter.package_name }}.core.settings import (
     ModelSettings,
     OwnFileData,
     PrepareSettings,
+    PreprocessingSettings,
     RuleName,
     Settings,
     SplitSettings,
@@ -104,6 +105,8 @@ def test_the_schemas_choices_are_the_options_in_conf_and_the_codes_names():
     # dispatches on (no second list drifting apart)
     from {{ cookiecutter.package_name }}.data.sources import SOURCES
     from {{ cookiecutter.package_name }}.decisions.judgement import RULES
+    from {{ cookiecutter.package_name }}.metrics.threshold import THRESHOLD_METHODS
+    from {{ cookiecutter.package_name }}.modelling.features import SCALERS
     from {{ cookiecutter.package_name }}.modelling.models import FAMILIES
     from {{ cookiecutter.package_name }}.preparation.splits import STRATEGIES
 
@@ -114,6 +117,9 @@ def test_the_schemas_choices_are_the_options_in_conf_and_the_codes_names():
     assert set(get_args(ModelSettings.model_fields["name"].annotation)) == set(MODEL_FAMILIES)
     assert set(get_args(SplitSettings.model_fields["strategy"].annotation)) == set(STRATEGIES)
     assert set(get_args(RuleName)) == set(RULES)
+    assert set(get_args(ThresholdSettings.model_fields["method"].annotation)) == set(
+        THRESHOLD_METHODS)
+    assert set(get_args(PreprocessingSettings.model_fields["scaling"].annotation)) == set(SCALERS)
 
 
 def test_the_one_default_kept_in_code_equals_conf():

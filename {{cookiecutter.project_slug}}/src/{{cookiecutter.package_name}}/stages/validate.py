@@ -54,7 +54,7 @@ def main() -> None:
             f"project.sensitive_attributes names {missing}, which are not columns of the data "
             f"({RAW_DATA}); fix conf/project/charter.yaml."
         )
-    source = str(getattr(cfg, "path", None) or cfg.source)
+    source = cfg.path if cfg.source == "own_file" else cfg.source  # named in messages
     unlabelled = raw[spec.target].isna() if spec.target in raw else None
     notes = list(spec.notes)
     if unlabelled is not None and unlabelled.any() and not unlabelled.all():
