@@ -83,3 +83,23 @@ def flatten(params: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             flat[name] = value
     return flat
+
+
+def shipped_group(group: str) -> dict[str, Any]:
+    """A config group as ``conf/<group>/default.yaml`` ships it.
+
+    Read from the project the command runs in, else from the project this package's source
+    lies in.
+
+    Raises:
+        ConfigError: neither holds the file (pass the settings instead).
+    """
+    import yaml
+
+    roots = (project_root(), Path(__file__).resolve().parents[3])
+    for root in roots:
+        path = root / "conf" / group / "default.yaml"
+        if path.is_file():
+            return yaml.safe_load(path.read_text(encoding="utf-8"))
+    raise ConfigError(f"conf/{group}/default.yaml is not under {roots[0]}: run from the project "
+                      f"or pass the settings (settings.{group}).")

@@ -35,9 +35,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..core.config import shipped_group
 from ..core.errors import ConfigError
 from .charter import bias_flag_blocks
 
@@ -120,28 +120,6 @@ def deploy_settings(deploy: DeploySettings | Mapping[str, Any] | None) -> Deploy
             f"config key 'deploy.{'.'.join(map(str, e['loc']))}' is {e.get('input')!r}: {e['msg']}"
             for e in error.errors())
         raise ConfigError(f"{problems} (set it in conf/deploy/).") from None
-
-
-def shipped_group(group: str) -> dict[str, Any]:
-    """A config group as ``conf/<group>/default.yaml`` ships it.
-
-    Read from the project the command runs in, else from the project this package's source
-    lies in.
-
-    Raises:
-        ConfigError: neither holds the file (pass the settings instead).
-    """
-    import yaml
-
-    from ..core.config import project_root
-
-    roots = (project_root(), Path(__file__).resolve().parents[3])
-    for root in roots:
-        path = root / "conf" / group / "default.yaml"
-        if path.is_file():
-            return yaml.safe_load(path.read_text(encoding="utf-8"))
-    raise ConfigError(f"conf/{group}/default.yaml is not under {roots[0]}: run from the project "
-                      f"or pass the settings (settings.{group}).")
 
 
 def _merged(base: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:

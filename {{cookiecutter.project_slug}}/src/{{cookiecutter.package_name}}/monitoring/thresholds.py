@@ -8,35 +8,18 @@ the monitoring reference with it, so an edit to a rule does not re-run ``train``
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from ..core.config import shipped_group
 from ..core.errors import ConfigError
 from ..core.settings import MonitorThresholds
 
 
 def shipped_thresholds() -> dict[str, Any]:
-    """The thresholds ``conf/monitor/default.yaml`` ships: the one place their defaults live.
-
-    Read from the project the command runs in, else from the project this package's source
-    lies in.
-
-    Raises:
-        ConfigError: neither holds the file (pass the thresholds instead).
-    """
-    import yaml
-
-    from ..core.config import project_root
-
-    roots = (project_root(), Path(__file__).resolve().parents[3])
-    for root in roots:
-        path = root / "conf" / "monitor" / "default.yaml"
-        if path.is_file():
-            return yaml.safe_load(path.read_text(encoding="utf-8"))["thresholds"]
-    raise ConfigError(f"conf/monitor/default.yaml is not under {roots[0]}: run from the project "
-                      "or pass the thresholds (settings.monitor.thresholds).")
+    """The thresholds ``conf/monitor/default.yaml`` ships: the one place their defaults live."""
+    return dict(shipped_group("monitor")["thresholds"])
 
 
 def monitor_thresholds(

@@ -39,24 +39,6 @@ from ..decisions.gate import champion_comparison, gate, render_decision
 log = logging.getLogger(__name__)
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 def main() -> None:
     """Register, gate, move aliases (``champion`` only outside experiments), record it all."""
     import mlflow
