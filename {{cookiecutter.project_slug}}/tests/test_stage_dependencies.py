@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import json
 import sys
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
@@ -86,9 +87,9 @@ def imported_from(path: Path, node: ast.ImportFrom) -> str:
     return ".".join(anchor + ([node.module] if node.module else []))
 
 
-def run_nodes(path: Path):
+def run_nodes(path: Path) -> Iterator[ast.AST]:
     """The nodes of a file that can run: all but the bodies of ``if TYPE_CHECKING:``."""
-    todo = [ast.parse(path.read_text(), filename=str(path))]
+    todo: list[ast.AST] = [ast.parse(path.read_text(), filename=str(path))]
     while todo:
         node = todo.pop()
         yield node

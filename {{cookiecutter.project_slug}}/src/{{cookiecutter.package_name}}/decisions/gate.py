@@ -13,10 +13,13 @@ from ..core.config import project_root
 from ..core.errors import UserError
 
 if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
     from ..core.settings import DeploySettings, Settings
 
 
-def champion_comparison(settings: Settings, client, name: str, candidate_version: str,
+def champion_comparison(settings: Settings, client: MlflowClient, name: str,
+                        candidate_version: str,
                         candidate_uri: str | None = None) -> dict[str, Any] | None:
     """Paired comparison of the candidate with the current champion on the test rows.
 

@@ -38,6 +38,11 @@ from ..core.errors import UserError
 from ..core.paths import PACKAGE
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from mlflow import MlflowClient
+    from mlflow.entities.model_registry import ModelVersion
+
     from ..core.settings import Settings
 
 EXPERIMENT_TAG = "dvc.experiment"   # on a model version: the DVC experiment that registered it
@@ -87,7 +92,7 @@ def experiment_markdown(markdown: str, decision: dict[str, Any]) -> str:
     return f"{title}\n\n**{note}**\n{rest}"
 
 
-def rows_digest(ids, y) -> str:
+def rows_digest(ids: Iterable[object], y: Iterable[object]) -> str:
     """A short digest of rows (ids and labels, in order): the same rows, the same digest."""
     digest = hashlib.sha256()
     for part in (ids, y):
@@ -108,8 +113,8 @@ def workspace_test_rows() -> str | None:
     return rows_digest(ids, y)
 
 
-def resolve_version(client, name: str, version: str | None = None,
-                    experiment: str | None = None):
+def resolve_version(client: MlflowClient, name: str, version: str | None = None,
+                    experiment: str | None = None) -> ModelVersion:
     """The model version to promote: by number, or the newest one an experiment registered.
 
     Args:
@@ -121,7 +126,7 @@ def resolve_version(client, name: str, version: str | None = None,
     from mlflow.exceptions import MlflowException
 
     try:
-        versions = client.search_model_versions(f"name = '{name}'")
+        versions = list(client.search_model_versions(f"name = '{name}'"))
     except MlflowException:
         versions = []
     if not versions:
@@ -136,15 +141,15 @@ def resolve_version(client, name: str, version: str | None = None,
         return found[0]
     tagged = [v for v in versions if v.tags.get(EXPERIMENT_TAG) == experiment]
     if not tagged:
-        known = sorted({v.tags[EXPERIMENT_TAG] for v in versions
-                        if v.tags.get(EXPERIMENT_TAG) not in (None, WORKSPACE)})
+        experiments = sorted({v.tags[EXPERIMENT_TAG] for v in versions
+                              if v.tags.get(EXPERIMENT_TAG) not in (None, WORKSPACE)})
         raise UserError(f"no version of '{name}' was registered by experiment '{experiment}' "
-                        f"(experiments that registered one: {', '.join(known) or 'none'}); "
+                        f"(experiments that registered one: {', '.join(experiments) or 'none'}); "
                         "`dvc exp show` lists the names, or use --version.")
     return max(tagged, key=lambda v: int(v.version))
 
 
-def version_evaluation(client, name: str, version) -> dict[str, Any]:
+def version_evaluation(client: MlflowClient, name: str, version: ModelVersion) -> dict[str, Any]:
     """The evaluation the version was registered with, from its deploy run's artifacts."""
     import mlflow
 
@@ -180,7 +185,7 @@ class Promotion:
         return self.version if self.promoted or self.already else self.champion_before
 
 
-def promote(settings: Settings, client, name: str, version, *,
+def promote(settings: Settings, client: MlflowClient, name: str, version: ModelVersion, *,
             force: bool = False) -> Promotion:
     """Run the deploy gate for ``version`` against the current champion; move it if it passes.
 

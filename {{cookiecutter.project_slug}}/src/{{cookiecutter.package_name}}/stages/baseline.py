@@ -12,6 +12,7 @@ Each is its own MLflow run; predictions for valid and test go to
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING, Any
 
 from ..core.config import project_root
 from ..core.errors import UserError, run_stage
@@ -27,10 +28,15 @@ from ..data.dataset import (
     numeric_features,
 )
 
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
 log = logging.getLogger(__name__)
 
 
-def fit_baselines(settings: Settings, schema, X, y) -> dict:
+def fit_baselines(settings: Settings, schema: dict[str, Any], X: pd.DataFrame,
+                  y: np.ndarray) -> dict[str, Any]:
     """The fitted baseline models by name.
 
     Args:
@@ -58,7 +64,7 @@ def fit_baselines(settings: Settings, schema, X, y) -> dict:
     }
 
 
-def legacy_scores(settings: Settings, frame):
+def legacy_scores(settings: Settings, frame: pd.DataFrame) -> np.ndarray | None:
     """The legacy score column of a split's table, or None when not configured."""
     column = settings.data.legacy_score_column
     if not column:

@@ -16,7 +16,7 @@ and direct computations in the tests). Outputs, all in ``reports/evaluate/``:
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.config import project_root
 from ..core.errors import run_stage
@@ -36,6 +36,10 @@ from ..core.tracking import check_store
 from ..decisions.charter import bias_flag_blocks
 from ..decisions.criteria import constant_finding, judge_criteria, mark_constant
 
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
 log = logging.getLogger(__name__)
 OUT_DIR = "reports/evaluate"
 
@@ -49,7 +53,8 @@ OUT_DIR = "reports/evaluate"
 
 
 
-def choose_operating_threshold(cfg: ThresholdSettings, y_valid, p_valid) -> dict[str, Any]:
+def choose_operating_threshold(cfg: ThresholdSettings, y_valid: np.ndarray,
+                               p_valid: np.ndarray) -> dict[str, Any]:
     """The threshold from ``evaluate.threshold``, chosen on the validation split."""
     from ..metrics.threshold import choose_threshold
 
@@ -60,7 +65,9 @@ def choose_operating_threshold(cfg: ThresholdSettings, y_valid, p_valid) -> dict
     return {"method": cfg.method, "value": float(value), "chosen_on": "valid"}
 
 
-def load_inputs(schema: dict[str, Any]):
+def load_inputs(schema: dict[str, Any]) -> tuple[
+    pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, np.ndarray], np.ndarray | None
+]:
     """Test and validation predictions, test rows (features, groups) and baselines, aligned."""
     import pandas as pd
 
@@ -80,7 +87,8 @@ def load_inputs(schema: dict[str, Any]):
     return valid, test, rows, references, suspected
 
 
-def plot_tables(evaluation: dict[str, Any], y, p, threshold: float) -> dict[str, Any]:
+def plot_tables(evaluation: dict[str, Any], y: np.ndarray, p: np.ndarray,
+                threshold: float) -> dict[str, Any]:
     """The CSV tables behind ``dvc plots``: ROC, PR, calibration, confusion."""
     import pandas as pd
 

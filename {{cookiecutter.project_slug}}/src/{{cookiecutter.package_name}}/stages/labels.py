@@ -14,6 +14,7 @@ detection against the generator's recorded flipped labels.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING, Any
 
 from ..core.config import project_root
 from ..core.errors import ConfigError, run_stage
@@ -23,11 +24,14 @@ from ..core.settings import ModelSettings, load_settings
 from ..core.tracking import check_store
 from ..data.dataset import feature_columns, load_schema, model_inputs
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 log = logging.getLogger(__name__)
 OUT_DIR = "reports/labels"
 
 
-def audit_sample(frame, target: str, max_rows: int, seed: int):
+def audit_sample(frame: pd.DataFrame, target: str, max_rows: int, seed: int) -> pd.DataFrame:
     """A stratified sample of at most ``max_rows`` rows (the audit's cost grows with n)."""
     if len(frame) <= max_rows:
         return frame
@@ -35,7 +39,7 @@ def audit_sample(frame, target: str, max_rows: int, seed: int):
     return frame.groupby(target, group_keys=False).sample(frac=share, random_state=seed)
 
 
-def check_folds(y, folds: int, target: str) -> None:
+def check_folds(y: Any, folds: int, target: str) -> None:
     """Each of the audit's stratified folds needs a row of every class; say so when it cannot.
 
     Args:
@@ -124,8 +128,8 @@ def main() -> None:
     write_suspects_csv(suspects, project_root() / LABEL_SUSPECTS)
     write_table(out / "conflicting_duplicates.csv", conflicts)
     write_json(out / "summary.json", report)
-    metrics = {"n_audited": len(sample), "n_suspected": len(suspects),
-               "n_conflicting_rows": len(conflicts)}
+    metrics: dict[str, float] = {"n_audited": len(sample), "n_suspected": len(suspects),
+                                 "n_conflicting_rows": len(conflicts)}
     if detection:
         metrics.update(detection_precision=detection["precision"],
                        detection_recall=detection["recall"])

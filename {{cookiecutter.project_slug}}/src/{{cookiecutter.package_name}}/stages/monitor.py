@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..core.config import project_root
 from ..core.errors import run_stage
@@ -31,6 +32,9 @@ from ..core.paths import (
 from ..core.settings import DataSettings, Settings, load_settings
 from ..core.tracking import check_store
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 log = logging.getLogger(__name__)
 OUT_DIR = "reports/monitor/latest"
 HISTORY = "reports/monitor/history.csv"
@@ -46,7 +50,7 @@ NEXT_STEP = {
 }
 
 
-def monitor_batch(batch, settings: Settings, name: str, source: Path) -> dict:
+def monitor_batch(batch: pd.DataFrame, settings: Settings, name: str, source: Path) -> dict:
     """Score a batch and judge it against the reference.
 
     Args:
@@ -159,7 +163,7 @@ def deployment_note(root: Path) -> str | None:
     return f"Monitored model: version {decision['version']}, not the champion ({why}); {serving}."
 
 
-def _fmt(value) -> str:
+def _fmt(value: object) -> str:
     return "-" if value is None else f"{value:.3g}" if isinstance(value, float) else str(value)
 
 

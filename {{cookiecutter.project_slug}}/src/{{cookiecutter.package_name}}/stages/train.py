@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.config import project_root
 from ..core.errors import run_stage
@@ -22,13 +22,18 @@ from ..core.tracking import check_store
 from ..data.dataset import categorical_features, load_schema, load_split, numeric_features
 from ..modelling.persistence import positive_probability, save_skops
 
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
 log = logging.getLogger(__name__)
 # The serving environment is the project's own; these are what the pipeline needs to load.
 MODEL_REQUIREMENTS = ("scikit-learn", "skops", "numpy", "pandas", "scipy")
 
 
-def fit_model(settings: Settings, model_cfg: ModelSettings, schema: dict[str, Any], X, y,
-              X_valid=None, y_valid=None):
+def fit_model(settings: Settings, model_cfg: ModelSettings, schema: dict[str, Any],
+              X: pd.DataFrame, y: np.ndarray, X_valid: pd.DataFrame | None = None,
+              y_valid: np.ndarray | None = None) -> Any:
     """Fit the pipeline of ``model`` + ``prepare.preprocessing``, recalibrated if configured.
 
     Args:
@@ -63,7 +68,8 @@ def fit_model(settings: Settings, model_cfg: ModelSettings, schema: dict[str, An
 
 
 
-def importance(model, X, y, cfg: PermutationImportanceSettings, seed: int):
+def importance(model: Any, X: pd.DataFrame, y: np.ndarray, cfg: PermutationImportanceSettings,
+               seed: int) -> pd.DataFrame:
     """Permutation importance (drop in ROC AUC) on a sample of the validation split."""
     import pandas as pd
     from sklearn.inspection import permutation_importance
@@ -171,8 +177,9 @@ def main() -> None:
                {**metrics, "n_train_rows": len(X_train), "adapted": used})
 
 
-def log_to_mlflow(settings: Settings, logged_model: dict[str, Any], model, X_train, p_train,
-                  metrics, ranking, trusted) -> dict[str, str]:
+def log_to_mlflow(settings: Settings, logged_model: dict[str, Any], model: Any,
+                  X_train: pd.DataFrame, p_train: np.ndarray, metrics: dict[str, float],
+                  ranking: pd.DataFrame, trusted: list[str]) -> dict[str, str]:
     """Log parameters, metrics, importance and the model; return the ids later stages need.
 
     Args:

@@ -9,6 +9,7 @@ previous outputs stay as they were. On success it writes the typed table
 from __future__ import annotations
 
 import logging
+from collections.abc import Container
 
 from ..core.config import project_root
 from ..core.errors import ConfigError, UserError, run_stage
@@ -27,7 +28,7 @@ MIN_ROWS = 100
 GENERATED_ID = "__row__"
 
 
-def free_name(base: str, taken) -> str:
+def free_name(base: str, taken: Container[str]) -> str:
     """``base``, or ``base`` with the smallest numeric suffix that no column in ``taken`` has."""
     name, i = base, 1
     while name in taken:
