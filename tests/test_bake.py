@@ -136,6 +136,16 @@ def test_first_commit_works_without_a_git_identity(bake, tmp_path, monkeypatch):
     assert author == "Ada Lovelace <ada@example.org>"
 
 
+def test_baked_project_type_checks(bake):
+    # given a default project (the code is the same in every variant but for the package name)
+    project = bake(init_git="no")
+    # when mypy runs there as its CI and pre-commit hook run it (configured in pyproject.toml,
+    # the libraries and stubs of the project's dev extra installed in this interpreter)
+    done = run([sys.executable, "-m", "mypy"], project, check=False, timeout=900)
+    # then src/, tests/ and benchmarks/ have no type error
+    assert done.returncode == 0 and "Success" in done.stdout, done.stdout[-8000:] + done.stderr
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("answers", MATRIX[:3], ids=["default", "breast_cancer", "own_file"])
 def test_baked_project_installs_lints_and_passes_its_own_tests(bake, answers):
