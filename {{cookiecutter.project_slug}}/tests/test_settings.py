@@ -16,6 +16,7 @@ from typing import get_args
 import pytest
 import yaml
 
+from {{ cookiecutter.package_name }}.core.composition import compose
 from {{ cookiecutter.package_name }}.core.errors import ConfigError
 from {{ cookiecutter.package_name }}.core.settings import (
     DATA_SOURCES,
@@ -34,7 +35,6 @@ from {{ cookiecutter.package_name }}.core.settings import (
     load_settings,
     validate_params,
 )
-from {{ cookiecutter.package_name }}.stages.compose import compose
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 

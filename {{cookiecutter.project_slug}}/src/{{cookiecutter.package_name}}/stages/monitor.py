@@ -19,152 +19,34 @@ from typing import TYPE_CHECKING
 
 from ..core.config import project_root
 from ..core.errors import run_stage
-from ..core.io import read_json, write_json, write_text
+from ..core.io import write_json, write_text
 from ..core.paths import (
-    DECISION,
-    MODEL_FILE,
-    MODEL_INFO,
     PACKAGE,
     RAW_BATCH,
-    REFERENCE_PROFILE,
     metrics_path,
 )
-from ..core.settings import DataSettings, Settings, load_settings
+from ..core.settings import load_settings
 from ..core.tracking import check_store
+from ..monitoring.batch import default_batch_name, deployment_note, monitor_batch
+from ..reporting.monitoring_report import render_report
 
 if TYPE_CHECKING:
-    import pandas as pd
+    pass
 
 log = logging.getLogger(__name__)
 OUT_DIR = "reports/monitor/latest"
 HISTORY = "reports/monitor/history.csv"
 
-# Where each verdict sends the user back to.
-NEXT_STEP = {
-    "ok": "Nothing to do; keep monitoring.",
-    "watch": "Keep watching: monitor the next batches closely; collect labels for this batch.",
-    "retrain": "Go back to step 4: add the labelled batch to the training data (see README, "
-               "'The loop') and `dvc repro`; the gate compares the new model with the champion.",
-    "investigate-data": "Go back to step 2: the batch has data-quality problems (see reasons); "
-                        "fix the source or the schema before trusting any prediction.",
-}
 
 
-def monitor_batch(batch: pd.DataFrame, settings: Settings, name: str, source: Path) -> dict:
-    """Score a batch and judge it against the reference.
-
-    Args:
-        batch: the incoming table (features, optionally the target column).
-        settings: the validated settings (``monitor.thresholds``).
-        name: the batch's name in the history.
-        source: the batch's file, named in input errors.
-    """
-    import numpy as np
-
-    from ..data.dataset import load_schema
-    from ..modelling.persistence import load_skops
-    from ..monitoring.drift import compute_drift
-    from ..monitoring.performance import assess_performance
-    from ..monitoring.reference import load_reference
-    from ..monitoring.verdict import decide
-
-    root = project_root()
-    schema = load_schema()
-    thresholds = settings.monitor.thresholds
-    reference = load_reference(root / REFERENCE_PROFILE)
-    info = read_json(root / MODEL_INFO)
-    model = load_skops(root / MODEL_FILE, info["trusted_types"])
-    from ..data.dataset import check_columns
-    from ..data.validation import check_known_labels, to_binary
-
-    inputs = check_columns(batch, schema, source)
-    p = model.predict_proba(inputs)[:, 1]
-    target = schema["target"]
-    # the batch holds labels as the file has them ("yes"/"no"...): map them as validate did,
-    # after refusing any the training data did not have (they would count as negatives)
-    y = None
-    if target in batch:
-        if "target_labels" in schema:
-            check_known_labels(batch[target], schema["target_labels"], str(source))
-        y = to_binary(batch[target], schema["positive_label"]).to_numpy()
-    if y is not None and np.isnan(y).all():
-        y = None
-    drift = compute_drift(inputs, p, reference, thresholds)
-    performance = assess_performance(p, y, reference, thresholds)
-    verdict = decide(drift, performance, reference, thresholds)
-    return {"batch": name, "n": int(len(batch)), "labelled": y is not None,
-            "verdict": verdict, "drift": drift, "performance": performance,
-            "next_step": NEXT_STEP[verdict["verdict"]]}
 
 
-def render_report(result: dict) -> str:
-    """A short Markdown report of one batch."""
-    verdict = result["verdict"]
-    lines = [
-        f"# Monitoring: batch `{result['batch']}` ({result['n']:,} rows)",
-        "",
-        f"## Verdict: **{verdict['verdict']}**",
-        "",
-        *[f"- {reason}" for reason in verdict["reasons"]],
-        "",
-        f"**Next step:** {result['next_step']}",
-        "",
-        "## Drift per feature",
-        "",
-        "| feature | status | PSI | KS / JS | adj. p-value |",
-        "|---|---|---|---|---|",
-    ]
-    for feature, entry in sorted(result["drift"]["features"].items(),
-                                 key=lambda kv: -(kv[1].get("psi") or 0)):
-        stat = entry.get("ks_statistic", entry.get("js_distance"))
-        lines.append(
-            f"| {feature} | {entry.get('status')} | {_fmt(entry.get('psi'))} | {_fmt(stat)} | "
-            f"{_fmt(entry.get('pvalue_adjusted'))} |"
-        )
-    expected = result["performance"]["expected"]
-    lines += ["", "## Performance", "",
-              f"- Label-free estimate: AUC {_fmt(expected.get('auc'))}, "
-              f"prevalence {_fmt(expected.get('prevalence'))}"]
-    observed = result["performance"].get("observed") or {}
-    if observed:
-        ci = observed.get("auc_ci") or [None, None]
-        lines.append(f"- With labels: AUC {_fmt(observed.get('auc'))} "
-                     f"[{_fmt(ci[0])}, {_fmt(ci[1])}], prevalence "
-                     f"{_fmt(observed.get('prevalence'))}")
-    lines += ["", "Trend across batches: `reports/monitor/history.csv` and `history.png`.", ""]
-    return "\n".join(lines)
 
 
-def default_batch_name(data: DataSettings) -> str:
-    """The history's name for the pipeline's batch: one row per distinct batch.
-
-    Args:
-        data: the ``data`` settings.
-    """
-    if data.source == "own_file":
-        return Path(data.batch_path).stem if data.batch_path else "training-sample"
-    return f"{data.source}-seed{data.batch.seed}"
 
 
-def deployment_note(root: Path) -> str | None:
-    """Which model this is, relative to the registry (the monitor scores the trained model)."""
-    path = root / DECISION
-    if not path.exists():
-        return None
-    decision = read_json(path)
-    if decision.get("promoted", decision["passed"]):
-        return f"Monitored model: version {decision['version']}, the current champion."
-    champion = decision.get("champion_version")
-    serving = (f"the champion serving traffic is version {champion}. Monitor it on this batch "
-               "with `--batch` before acting on this verdict" if champion is not None else
-               "no model is champion yet, so nothing serves traffic")
-    why = ("an experiment registers challengers only" if decision.get("experiment")
-           else "the gate did NOT promote it")
-    return f"Monitored model: version {decision['version']}, not the champion ({why}); {serving}."
 
 
-def _fmt(value: object) -> str:
-    return "-" if value is None else f"{value:.3g}" if isinstance(value, float) else str(value)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -11,55 +11,23 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..core.config import project_root
 from ..core.errors import run_stage
 from ..core.io import write_json, write_table
 from ..core.paths import MODEL_FILE, MODEL_INFO, MODEL_PREDICTIONS, REFERENCE_PROFILE, metrics_path
-from ..core.settings import ModelSettings, PermutationImportanceSettings, Settings, load_settings
+from ..core.settings import load_settings
 from ..core.tracking import check_store
 from ..data.dataset import categorical_features, load_schema, load_split, numeric_features
+from ..modelling.logged_model import log_to_mlflow
 from ..modelling.persistence import positive_probability, save_skops
+from ..modelling.training import fit_model, importance
 
 if TYPE_CHECKING:
-    import numpy as np
-    import pandas as pd
+    pass
 
 log = logging.getLogger(__name__)
-# The serving environment is the project's own; these are what the pipeline needs to load.
-MODEL_REQUIREMENTS = ("scikit-learn", "skops", "numpy", "pandas", "scipy")
-
-
-def fit_model(settings: Settings, model_cfg: ModelSettings, schema: dict[str, Any],
-              X: pd.DataFrame, y: np.ndarray, X_valid: pd.DataFrame | None = None,
-              y_valid: np.ndarray | None = None) -> Any:
-    """Fit the pipeline of ``model`` + ``prepare.preprocessing``, recalibrated if configured.
-
-    Args:
-        settings: the validated settings (``prepare.preprocessing``, ``train``).
-        model_cfg: the model to fit (``settings.model`` as adapted to the data size).
-        schema: the dataset schema.
-        X: training features; y: training labels.
-        X_valid: validation features, used only for recalibration.
-        y_valid: validation labels.
-    """
-    from ..modelling.models import build_pipeline
-
-    pipeline = build_pipeline(
-        numeric_features(schema), categorical_features(schema),
-        settings.prepare.preprocessing, model_cfg, settings.train.seed,
-    )
-    pipeline.fit(X, y)
-    method = settings.train.recalibration
-    if method == "none":
-        return pipeline
-    from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.frozen import FrozenEstimator
-
-    # The fitted pipeline is frozen; only the calibration map is learnt, on rows it never saw.
-    calibrated = CalibratedClassifierCV(FrozenEstimator(pipeline), method=method)
-    return calibrated.fit(X_valid, y_valid)
 
 
 
@@ -68,26 +36,8 @@ def fit_model(settings: Settings, model_cfg: ModelSettings, schema: dict[str, An
 
 
 
-def importance(model: Any, X: pd.DataFrame, y: np.ndarray, cfg: PermutationImportanceSettings,
-               seed: int) -> pd.DataFrame:
-    """Permutation importance (drop in ROC AUC) on a sample of the validation split."""
-    import pandas as pd
-    from sklearn.inspection import permutation_importance
 
-    repeats = cfg.n_repeats
-    if repeats <= 0:
-        return pd.DataFrame(columns=["feature", "importance", "std"])
-    rows = min(len(X), cfg.max_rows)
-    sample = X.sample(n=rows, random_state=seed) if rows < len(X) else X
-    y_sample = pd.Series(y, index=X.index).loc[sample.index].to_numpy()
-    result = permutation_importance(
-        model, sample, y_sample, scoring="roc_auc", n_repeats=repeats, random_state=seed
-    )
-    table = pd.DataFrame({
-        "feature": sample.columns, "importance": result.importances_mean,
-        "std": result.importances_std,
-    })
-    return table.sort_values("importance", ascending=False, ignore_index=True)
+
 
 
 def main() -> None:
@@ -177,77 +127,12 @@ def main() -> None:
                {**metrics, "n_train_rows": len(X_train), "adapted": used})
 
 
-def log_to_mlflow(settings: Settings, logged_model: dict[str, Any], model: Any,
-                  X_train: pd.DataFrame, p_train: np.ndarray, metrics: dict[str, float],
-                  ranking: pd.DataFrame, trusted: list[str]) -> dict[str, str]:
-    """Log parameters, metrics, importance and the model; return the ids later stages need.
-
-    Args:
-        settings: the validated settings, logged as the run's parameters.
-        logged_model: the ``model`` group as fitted (adapted values, ``adapted`` changes).
-    """
-    import mlflow
-    from mlflow.models import infer_signature
-
-    from ..core.tracking import stage_run
-
-    with stage_run("train", settings, run_name=f"train-{settings.model.name}",
-                   logged_params={"model": logged_model}) as run:
-        mlflow.log_metrics(metrics)
-        mlflow.log_table(ranking, "importance.json")
-        info = {"run_id": run.info.run_id, "model_id": "", "model_uri": ""}
-        if not settings.train.log_model:
-            return info
-        example = X_train.head(5)
-        signature = required_inputs(
-            infer_signature(X_train.head(500), model.predict_proba(X_train.head(500)))
-        )
-        logged = mlflow.sklearn.log_model(
-            model, name="model", serialization_format="skops", skops_trusted_types=trusted,
-            signature=signature, input_example=example, pyfunc_predict_fn="predict_proba",
-            pip_requirements=_requirements(), metadata=_serving_metadata(),
-        )
-        info.update(model_id=logged.model_id, model_uri=logged.model_uri)
-        log.info("logged model %s", logged.model_uri)
-    return info
 
 
-def required_inputs(signature):
-    """The signature with every input column required (missing values inside stay allowed).
-
-    ``infer_signature`` marks a column that has missing values in the sample as optional, and
-    MLflow's schema enforcement then lets a request leave that column out: the pipeline fails
-    later with a generic error that does not name the column. Required, the request gets a 400
-    that names the missing column.
-
-    Args:
-        signature: the inferred ``ModelSignature``.
-    """
-    from mlflow.models import ModelSignature
-    from mlflow.types import ColSpec, Schema
-
-    inputs = Schema([ColSpec(c.type, c.name, required=True) for c in signature.inputs.inputs])
-    return ModelSignature(inputs=inputs, outputs=signature.outputs, params=signature.params)
 
 
-def _requirements() -> list[str]:
-    """Pinned requirements of the logged model (inferring them spawns a process: slow)."""
-    from importlib.metadata import version
-
-    return [f"{name}=={version(name)}" for name in MODEL_REQUIREMENTS]
 
 
-def _serving_metadata() -> dict[str, Any]:
-    """What the served model checks request rows against, kept in its MLmodel ``metadata``.
-
-    The ranges the training data was validated against (``data.ranges``, in the schema written
-    by ``validate``): the server refuses or flags values outside them (``serving.py``). The
-    categories need no copy: the fitted encoders inside the pipeline hold them.
-    """
-    from ..core.paths import RANGES_KEY
-
-    ranges = load_schema().get("ranges") or {}
-    return {RANGES_KEY: {str(column): list(bounds) for column, bounds in ranges.items()}}
 
 
 if __name__ == "__main__":
