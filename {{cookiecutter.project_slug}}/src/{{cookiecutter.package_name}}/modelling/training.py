@@ -12,7 +12,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-
 def fit_model(settings: Settings, model_cfg: ModelSettings, schema: dict[str, Any],
               X: pd.DataFrame, y: np.ndarray, X_valid: pd.DataFrame | None = None,
               y_valid: np.ndarray | None = None) -> Any:

@@ -38,20 +38,6 @@ def model_lines(evaluation: dict[str, Any]) -> list[str]:
     return lines
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 def render_report(evaluation: dict[str, Any], charter: dict[str, Any], figures: list[Path],
                   out_dir: Path,
                   deploy_cfg: DeploySettings | Mapping[str, Any] | None = None) -> str:

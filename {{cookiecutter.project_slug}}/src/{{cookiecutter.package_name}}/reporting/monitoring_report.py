@@ -2,13 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    pass
-
-
-
 
 def render_report(result: dict) -> str:
     """A short Markdown report of one batch."""

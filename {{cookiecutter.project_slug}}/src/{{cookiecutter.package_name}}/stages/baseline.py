@@ -12,7 +12,6 @@ Each is its own MLflow run; predictions for valid and test go to
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 from ..core.config import project_root
 from ..core.errors import run_stage
@@ -27,14 +26,7 @@ from ..data.dataset import (
 )
 from ..modelling.baselines import fit_baselines, legacy_scores
 
-if TYPE_CHECKING:
-    pass
-
 log = logging.getLogger(__name__)
-
-
-
-
 
 
 def main() -> None:

@@ -37,16 +37,6 @@ STAMP_TEXT = "params.yaml is composed from conf/ (see compose.py)\n"
 log = logging.getLogger(__name__)
 
 
-
-
-
-
-
-
-
-
-
-
 def main() -> None:
     """Compose unless DVC already did it for this experiment, validate, write the stamp."""
     if os.environ.get("DVC_EXP_NAME"):

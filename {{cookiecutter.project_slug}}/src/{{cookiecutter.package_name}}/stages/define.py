@@ -20,8 +20,6 @@ log = logging.getLogger(__name__)
 OUT_DIR = "reports/define"
 
 
-
-
 def main() -> None:
     """Validate ``conf/project/``, write the charter and the card, log both to MLflow."""
     settings = load_settings()

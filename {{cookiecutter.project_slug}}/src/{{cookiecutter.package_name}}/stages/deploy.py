@@ -120,9 +120,5 @@ def main() -> None:
         sys.exit(1)
 
 
-
-
-
-
 if __name__ == "__main__":
     run_stage(main, "deploy")

@@ -44,15 +44,6 @@ log = logging.getLogger(__name__)
 OUT_DIR = "reports/evaluate"
 
 
-
-
-
-
-
-
-
-
-
 def choose_operating_threshold(cfg: ThresholdSettings, y_valid: np.ndarray,
                                p_valid: np.ndarray) -> dict[str, Any]:
     """The threshold from ``evaluate.threshold``, chosen on the validation split."""

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ..core.config import project_root
 from ..core.errors import run_stage
@@ -30,23 +29,9 @@ from ..core.tracking import check_store
 from ..monitoring.batch import default_batch_name, deployment_note, monitor_batch
 from ..reporting.monitoring_report import render_report
 
-if TYPE_CHECKING:
-    pass
-
 log = logging.getLogger(__name__)
 OUT_DIR = "reports/monitor/latest"
 HISTORY = "reports/monitor/history.csv"
-
-
-
-
-
-
-
-
-
-
-
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING
 
 from ..core.config import project_root
 from ..core.errors import run_stage
@@ -24,20 +23,7 @@ from ..modelling.logged_model import log_to_mlflow
 from ..modelling.persistence import positive_probability, save_skops
 from ..modelling.training import fit_model, importance
 
-if TYPE_CHECKING:
-    pass
-
 log = logging.getLogger(__name__)
-
-
-
-
-
-
-
-
-
-
 
 
 def main() -> None:
@@ -125,14 +111,6 @@ def main() -> None:
     used = {a["param"]: float(a["used"]) for a in adapted}
     write_json(root / metrics_path("train"),
                {**metrics, "n_train_rows": len(X_train), "adapted": used})
-
-
-
-
-
-
-
-
 
 
 if __name__ == "__main__":
