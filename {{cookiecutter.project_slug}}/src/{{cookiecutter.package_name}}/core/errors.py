@@ -20,12 +20,14 @@ class ConfigError(UserError, ValueError):
     """A missing or invalid configuration key (the message names the key and its conf/ file)."""
 
 
-def run_stage(main: Callable[[], object], stage: str) -> None:
+def run_stage(main: Callable[[], object], stage: str, recovery: str | None = None) -> None:
     """Run a stage's ``main`` and exit cleanly on user errors.
 
     Args:
         main: the stage body; it reads its own parameters.
         stage: the stage name shown in messages.
+        recovery: what is left and what to do after a user error under DVC; default: the
+            stage's last good outputs are in DVC's cache (`dvc checkout <stage>`).
     """
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s [" + stage + "] %(message)s", datefmt="%H:%M:%S"
@@ -39,7 +41,8 @@ def run_stage(main: Callable[[], object], stage: str) -> None:
         print(f"\n[{stage}] ERROR: {error}\n", file=sys.stderr)
         if os.environ.get("DVC_STAGE"):
             # DVC removed this stage's outputs before running it; the last good ones are cached.
-            print(f"[{stage}] Earlier stages' outputs are untouched; `dvc checkout "
-                  f"{os.environ['DVC_STAGE']}` restores this stage's last good outputs.",
-                  file=sys.stderr)
+            print(f"[{stage}] " + (recovery or (
+                f"Earlier stages' outputs are untouched; `dvc checkout "
+                f"{os.environ['DVC_STAGE']}` restores this stage's last good outputs.")),
+                file=sys.stderr)
         sys.exit(1)

@@ -50,4 +50,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    run_stage(main, "compose")
+    # params.stamp is not cached, so `dvc checkout` has nothing to restore; params.yaml is
+    # replaced only once the new composition is valid
+    run_stage(main, "compose", recovery=(
+        "No other stage ran: fix conf/ (or the -S override) and run again; under `dvc repro`, "
+        "params.yaml keeps its last good composition."))
