@@ -78,7 +78,7 @@ def bootstrap(root: Path, *, use_git: bool = True, commit: bool = True) -> list[
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Command-line entry: ``python -m <package>.commands.repair [--no-git] [--no-commit]``."""
+    """Command-line entry: ``<package> repair [--no-git] [--no-commit]``."""
     from ..core.paths import PACKAGE
 
     parser = argparse.ArgumentParser(prog=f"{PACKAGE} repair",

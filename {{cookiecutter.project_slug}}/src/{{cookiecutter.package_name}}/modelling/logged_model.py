@@ -82,7 +82,7 @@ def _serving_metadata() -> dict[str, Any]:
     """What the served model checks request rows against, kept in its MLmodel ``metadata``.
 
     The ranges the training data was validated against (``data.ranges``, in the schema written
-    by ``validate``): the server refuses or flags values outside them (``serving.py``). The
+    by ``validate``): the server refuses or flags values outside them (``serving/app.py``). The
     categories need no copy: the fitted encoders inside the pipeline hold them.
     """
     from ..core.paths import RANGES_KEY
