@@ -186,7 +186,7 @@ def time_requests(port: int, bodies: list[bytes], rows_per_request: int) -> dict
 
 
 def time_monitor(project: Path, package: str, workdir: Path, rows: int) -> dict:
-    """Generate a drifted batch, write it to Parquet and time ``<pkg>.stages.monitor --batch`` on it.
+    """Generate a drifted batch, write it to Parquet and time ``<pkg> monitor --batch`` on it.
 
     Args:
         project: the project root.

@@ -6,7 +6,8 @@
 Experiments (``dvc exp run``, queued or not) register their model as a version but never move
 ``champion``; their ``reports/deploy/decision.md`` names the version and this command. It runs
 the deploy gate for that version against the champion of this moment, on the workspace's current
-test rows, and moves ``champion`` only if the gate passes. The logic is in ``decisions/promotion.py``.
+test rows, and moves ``champion`` only if the gate passes. The logic is in
+``decisions/promotion.py``.
 
 Exit status: 0 when the version is champion afterwards, 1 when the gate refused it.
 """

@@ -9,8 +9,9 @@ P(class 1) per row. The model's signature rejects missing columns and wrong type
 Rows the champion was not validated for (a category it never saw, a value outside the validated
 range, every feature missing) get a 422 naming the row and column, or are scored with a warning
 (``serve.on_bad_row`` in ``conf/serve/default.yaml``); bodies over ``serve.max_request_mb`` get a
-413 (see ``serving/app.py``). MLflow's app runs under uvicorn inside this process: no ``mlflow models
-serve`` and no ``uvicorn`` executable on PATH; the project's own environment is used.
+413 (see ``serving/app.py``). MLflow's app runs under uvicorn inside this process: no
+``mlflow models serve`` and no ``uvicorn`` executable on PATH; the project's own environment is
+used.
 """
 
 from __future__ import annotations
