@@ -371,10 +371,11 @@ def test_the_option_file_is_found_for_an_option_selected_by_override(project):
     params = yaml.safe_load(path.read_text(encoding="utf-8"))
     params["model"]["params"]["max_dept"] = 3
     path.write_text(yaml.safe_dump(params), encoding="utf-8")
+    # when the stage that builds the estimator loads it (the others skip scikit-learn's import)
     # then the message names that option's file, found from model.name
     with pytest.raises(ConfigError, match=r"^conf/model/random_forest.yaml, line \d+: model.params"
                                           r".max_dept .*did you mean 'max_depth'\?"):
-        load_settings(path)
+        load_settings(path, check_estimator=True)
 
 
 @pytest.mark.slow

@@ -52,9 +52,23 @@ def compose(overrides: list[str] | None = None, root: Path | None = None) -> Set
             if message is None:
                 raise
             raise ConfigError(message) from None
-        settings = validate_params(load_params(composed), root / "conf")
+        params = load_params(composed)
+        settings = validate_params(params, root / "conf",
+                                   check_estimator=_model_changed(params, root / PARAMS_FILE))
         os.replace(composed, root / PARAMS_FILE)
     return settings
+
+
+def _model_changed(params: dict[str, object], previous: Path) -> bool:
+    """Whether the model group differs from the last good composition's (checked when written).
+
+    Checking ``model.params`` with scikit-learn's own constraints costs its import, over a
+    second; an edit elsewhere in ``conf/`` should not pay it.
+    """
+    try:
+        return load_params(previous).get("model") != params.get("model")
+    except ConfigError:  # missing or unreadable: check everything
+        return True
 
 
 def _relative(path: str | Path, conf: Path) -> str:

@@ -26,6 +26,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -246,18 +247,27 @@ def _estimator_class(name: str) -> type[Any]:
     }[name]
 
 
+# Validation context key: check model.params against the estimator itself. That imports
+# scikit-learn (over a second), so only code that builds the estimator, or writes params.yaml
+# with a changed model group, asks for it (see load_settings).
+CHECK_ESTIMATOR = "check_estimator"
+
+
 class ModelSettings(Section):
     """``conf/model/<family>.yaml``: the family and its scikit-learn hyper-parameters.
 
     ``params`` may name any parameter of the family's estimator (``get_params()``), checked with
-    scikit-learn's own constraints; ``random_state`` comes from ``train.seed`` unless set.
+    scikit-learn's own constraints when the validation context asks for it
+    (:data:`CHECK_ESTIMATOR`); ``random_state`` comes from ``train.seed`` unless set.
     """
 
     name: Literal["logistic_regression", "random_forest", "hist_gradient_boosting"]
     params: dict[str, Any]
 
     @model_validator(mode="after")
-    def _known_params(self) -> ModelSettings:
+    def _known_params(self, info: ValidationInfo) -> ModelSettings:
+        if not (info.context or {}).get(CHECK_ESTIMATOR, True):
+            return self
         cls = _estimator_class(self.name)
         allowed = sorted(cls().get_params())
         for key in self.params:
@@ -470,11 +480,16 @@ GROUPS = tuple(Settings.model_fields)
 # Loading, with one message per problem that names the file under conf/, the key and its line
 
 
-def load_settings(path: str | Path | None = None) -> Settings:
+def load_settings(path: str | Path | None = None, *, check_estimator: bool = False) -> Settings:
     """Read ``params.yaml`` (the composed ``conf/``) and validate it.
+
+    ``compose`` checked ``model.params`` against the estimator when it wrote the file; a stage
+    re-checks every key, type and range, but the estimator's own constraints only when it
+    builds the estimator (``train``), so that the others need not import scikit-learn.
 
     Args:
         path: the YAML file; defaults to ``params.yaml`` at the project root.
+        check_estimator: also check ``model.params`` with scikit-learn's own constraints.
 
     Raises:
         ConfigError: one message naming each bad key, its file under ``conf/`` and its line.
@@ -483,20 +498,22 @@ def load_settings(path: str | Path | None = None) -> Settings:
 
     params = load_params(path)
     root = Path(path).resolve().parent if path else project_root()
-    return validate_params(params, root / "conf", source=Path(path) if path else None)
+    return validate_params(params, root / "conf", source=Path(path) if path else None,
+                           check_estimator=check_estimator)
 
 
 def validate_params(params: dict[str, Any], conf_dir: str | Path | None = None,
-                    source: Path | None = None) -> Settings:
+                    source: Path | None = None, *, check_estimator: bool = True) -> Settings:
     """Validate composed parameters, or raise one :class:`ConfigError` saying what to fix.
 
     Args:
         params: the composed mapping (``params.yaml``).
         conf_dir: the ``conf/`` folder, to name each key's file and line.
         source: the file ``params`` was read from, named when a group is missing there.
+        check_estimator: also check ``model.params`` with scikit-learn's own constraints.
     """
     try:
-        return Settings.model_validate(params)
+        return Settings.model_validate(params, context={CHECK_ESTIMATOR: check_estimator})
     except ValidationError as error:
         conf = Path(conf_dir) if conf_dir else None
         problems = [_describe(e, params, conf) for e in _misspellings_once(error.errors())]

@@ -27,9 +27,7 @@ from ..core.composition import compose
 from ..core.config import project_root
 from ..core.errors import run_stage
 from ..core.io import write_text
-from ..core.settings import (
-    load_settings,
-)
+from ..core.settings import load_settings
 
 STAMP = "params.stamp"
 STAMP_TEXT = "params.yaml is composed from conf/ (see compose.py)\n"
@@ -41,7 +39,8 @@ def main() -> None:
     """Compose unless DVC already did it for this experiment, validate, write the stamp."""
     if os.environ.get("DVC_EXP_NAME"):
         log.info("dvc exp run composed params.yaml (with any -S overrides); keeping it")
-        load_settings()  # one message naming the conf/ file, line and key of a bad setting
+        # one message naming the conf/ file, line and key of a bad setting
+        load_settings(check_estimator=True)
     else:
         compose()
         log.info("composed params.yaml from conf/")

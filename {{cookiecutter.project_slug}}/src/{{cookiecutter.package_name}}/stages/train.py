@@ -33,7 +33,7 @@ def main() -> None:
 
     from ..modelling.models import adapt_to_size, constant_predictions, describe_adaptations
 
-    settings = load_settings()
+    settings = load_settings(check_estimator=True)  # it builds the estimator
     check_store(settings.mlflow)  # a read-only MLflow store stops the stage before any work
     schema = load_schema()
     root = project_root()
