@@ -29,6 +29,29 @@ def project_env(project: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+def wait_for_pending_runs(project: Path, timeout: float = 120) -> None:
+    """Wait until the background writer has put every recorded run in the MLflow store.
+
+    Light stages record their runs under ``.mlflow-pending/`` and a detached writer writes
+    them (the project's ``core/pending_runs.py``); this waits for that writer, rather than
+    writing them itself, so the tests check the path users rely on.
+    """
+    folder = project / ".mlflow-pending"
+    deadline = time.monotonic() + timeout
+    while True:
+        errors = folder / "errors.log"
+        if errors.exists():
+            raise AssertionError(f"the run writer failed:\n{errors.read_text()}")
+        left = [p for p in folder.glob("*") if p.is_dir() and (p / "record.json").exists()]
+        if not left:
+            return
+        if time.monotonic() > deadline:
+            log = folder / "writer.log"
+            raise AssertionError(f"{len(left)} run(s) still pending after {timeout:.0f} s; "
+                                 f"writer log:\n{log.read_text() if log.exists() else '-'}")
+        time.sleep(0.2)
+
+
 def run(args: list[str], cwd: Path, *, check: bool = True, timeout: float = 900,
         env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run a command in a project and fail the test with its output when it fails."""

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import run, run_queue
+from helpers import run, run_queue, wait_for_pending_runs
 
 pytestmark = pytest.mark.slow
 
@@ -30,6 +30,7 @@ def mlflow_client(project: Path):
     import mlflow
     from mlflow import MlflowClient
 
+    wait_for_pending_runs(project)
     # explicit URIs: another test module in this worker may have set MLflow's global registry
     uri = f"sqlite:///{project / 'mlflow.db'}"
     mlflow.set_tracking_uri(uri)

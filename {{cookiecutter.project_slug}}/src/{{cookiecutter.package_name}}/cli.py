@@ -20,6 +20,7 @@ COMMANDS = {
     "monitor": ("stages.monitor", "monitor a batch file against the training reference"),
     "accept": ("commands.accept", "accept a labelled batch into the training data"),
     "promote": ("commands.promote", "promote a registered version to champion, through the gate"),
+    "sync": ("commands.sync", "write the runs the stages recorded to MLflow now, and wait"),
     "repair": ("commands.repair", "redo a project's first steps (git, DVC config), idempotently"),
 }
 

@@ -8,6 +8,9 @@
   the id of the ``dvc`` process that runs them. Each stage logs a child run under it.
 * Ids go to later stages through small output files, never "the latest run": a cached stage
   logs nothing.
+* A stage that does not use MLflow for its work does not import it: its run is recorded on disk
+  and written by a background writer, once per pipeline run (``pending_runs``). ``train`` and
+  ``deploy`` write directly.
 * ``MLFLOW_RUN_ID`` is never exported; it would hijack ``start_run``.
 """
 
@@ -24,10 +27,12 @@ from typing import TYPE_CHECKING, Any
 
 from .config import flatten, store_root
 from .errors import UserError
+from .paths import PACKAGE
 
 if TYPE_CHECKING:
     from mlflow import ActiveRun
 
+    from .pending_runs import RunRecord
     from .settings import MlflowSettings, Settings
 
 log = logging.getLogger(__name__)
@@ -66,10 +71,13 @@ def connect(cfg: MlflowSettings) -> str:
     """
     import mlflow
 
+    from .pending_runs import writer_lock
+
     uri = tracking_uri(cfg)
     if uri.startswith("http"):
         _check_server(uri)
-    with store_errors(cfg):
+    # the first connection creates the store's tables: never beside the background writer
+    with store_errors(cfg), writer_lock():
         check_store(cfg)
         mlflow.set_tracking_uri(uri)
         experiment = mlflow.get_experiment_by_name(cfg.experiment_name)
@@ -159,6 +167,22 @@ def _check_server(uri: str) -> None:
         ) from error
 
 
+def _dvc_process() -> Any:
+    """The nearest ``dvc`` ancestor process (one ``dvc repro`` / ``dvc exp run``), or None."""
+    import psutil
+
+    for ancestor in psutil.Process().parents():
+        try:
+            cmdline = " ".join(ancestor.cmdline())
+        except (psutil.AccessDenied, psutil.NoSuchProcess):
+            continue
+        if "dvc" in os.path.basename(cmdline.split(" ")[0]) or " -m dvc" in cmdline or (
+            "/dvc " in cmdline
+        ):
+            return ancestor
+    return None
+
+
 def pipeline_key() -> str:
     """Identify the pipeline run this stage belongs to.
 
@@ -169,18 +193,12 @@ def pipeline_key() -> str:
         # names are unique per baseline commit only
         baseline = os.environ.get("DVC_EXP_BASELINE_REV", "")[:12]
         return f"exp:{baseline}:{os.environ['DVC_EXP_NAME']}"
+    dvc = _dvc_process()
+    if dvc is not None:
+        return f"dvc:{dvc.pid}:{int(dvc.create_time())}"
     import psutil
 
     process = psutil.Process()
-    for ancestor in process.parents():
-        try:
-            cmdline = " ".join(ancestor.cmdline())
-        except (psutil.AccessDenied, psutil.NoSuchProcess):
-            continue
-        if "dvc" in os.path.basename(cmdline.split(" ")[0]) or " -m dvc" in cmdline or (
-            "/dvc " in cmdline
-        ):
-            return f"dvc:{ancestor.pid}:{int(ancestor.create_time())}"
     return f"proc:{process.pid}:{int(process.create_time())}"
 
 
@@ -195,18 +213,103 @@ def git_commit() -> str:
         return "unknown"
 
 
-def _parent_run(client: Any, experiment_id: str, key: str, tags: dict[str, str]) -> str:
-    """Find the parent run of this pipeline run, or create it."""
+def parent_run(client: Any, experiment_id: str, key: str, tags: dict[str, str], name: str,
+               start_ms: int | None = None) -> str:
+    """Find the parent run of pipeline run ``key``, or create it; the caller holds the lock.
+
+    Args:
+        client: an ``MlflowClient`` on the store.
+        experiment_id: the project's experiment.
+        key: the pipeline key (:func:`pipeline_key`).
+        tags: the parent's tags when it is created.
+        name: the parent's run name when it is created.
+        start_ms: its start time when it is created (default now).
+    """
     found = client.search_runs(
         [experiment_id], filter_string=f"tags.`{PIPELINE_KEY_TAG}` = '{key}'", max_results=1
     )
     if found:
-        return found[0].info.run_id
-    name = os.environ.get("DVC_EXP_NAME") or time.strftime("pipeline-%Y%m%d-%H%M%S")
+        return str(found[0].info.run_id)
     run = client.create_run(
-        experiment_id, run_name=name, tags={**tags, PIPELINE_KEY_TAG: key, STAGE_TAG: "pipeline"}
+        experiment_id, start_time=start_ms, run_name=name,
+        tags={**tags, PIPELINE_KEY_TAG: key, STAGE_TAG: "pipeline"},
     )
-    return run.info.run_id
+    return str(run.info.run_id)
+
+
+class DirectRun:
+    """A stage's run written to MLflow as it goes (the stage imports MLflow for its work).
+
+    Same methods as :class:`~.pending_runs.RunRecord`, so stages read alike.
+    """
+
+    def __init__(self, run: ActiveRun):
+        self.run_id: str = run.info.run_id
+
+    def log_metrics(self, metrics: dict[str, float]) -> None:
+        """Log metrics."""
+        import mlflow
+
+        mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
+
+    def set_tags(self, tags: dict[str, str]) -> None:
+        """Set more tags."""
+        import mlflow
+
+        mlflow.set_tags(tags)
+
+    def link_tag(self, run_id: str, key: str) -> None:
+        """Tag another run with this run's id."""
+        from mlflow import MlflowClient
+
+        MlflowClient().set_tag(run_id, key, self.run_id)
+
+    def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None:
+        """Log one file."""
+        import mlflow
+
+        mlflow.log_artifact(str(path), artifact_path)
+
+    def log_artifacts(self, folder: str | Path, artifact_path: str | None = None) -> None:
+        """Log a folder's files."""
+        import mlflow
+
+        mlflow.log_artifacts(str(folder), artifact_path)
+
+    def log_dict(self, obj: Any, artifact_file: str) -> None:
+        """Log an object as a JSON artifact."""
+        import mlflow
+
+        mlflow.log_dict(obj, artifact_file)
+
+    def log_text(self, text: str, artifact_file: str) -> None:
+        """Log a text artifact."""
+        import mlflow
+
+        mlflow.log_text(text, artifact_file)
+
+
+def _header(stage: str, settings: Settings, run_name: str | None,
+            extra_tags: dict[str, str] | None, groups: tuple[str, ...] | None,
+            logged_params: dict[str, Any] | None) -> dict[str, Any]:
+    """Everything a stage's run says about itself: names, tags, parameters, its pipeline run."""
+    cfg = settings.mlflow
+    check_store(cfg)
+    base_tags = {
+        "git.commit": git_commit(),
+        "dvc.experiment": os.environ.get("DVC_EXP_NAME", "workspace"),
+        "dvc.stage": os.environ.get("DVC_STAGE", stage),
+    }
+    params = {**settings.model_dump(mode="json", exclude_unset=True), **(logged_params or {})}
+    logged = params if groups is None else {g: params[g] for g in groups if g in params}
+    return {
+        "tracking_uri": tracking_uri(cfg), "experiment": cfg.experiment_name,
+        "artifact_location": artifact_location(cfg), "pipeline_key": pipeline_key(),
+        "parent_name": os.environ.get("DVC_EXP_NAME") or time.strftime("pipeline-%Y%m%d-%H%M%S"),
+        "parent_tags": base_tags, "run_name": run_name or stage,
+        "tags": {**base_tags, STAGE_TAG: stage, **(extra_tags or {})},
+        "params": {k: str(v)[:6000] for k, v in flatten(logged).items()},
+    }
 
 
 @contextmanager
@@ -214,8 +317,11 @@ def stage_run(
     stage: str, settings: Settings, *, run_name: str | None = None,
     extra_tags: dict[str, str] | None = None, groups: tuple[str, ...] | None = None,
     logged_params: dict[str, Any] | None = None,
-) -> Iterator[ActiveRun]:
-    """Open a child run for ``stage`` under this pipeline run's parent.
+) -> Iterator[RunRecord]:
+    """Record a child run for ``stage`` under this pipeline run's parent, without MLflow.
+
+    The run is recorded on disk and a background writer puts it in the store a moment later
+    (``pending_runs``); a stage that fails records a FAILED run.
 
     Args:
         stage: the DVC stage name, stored as tag ``pipeline.stage``.
@@ -230,28 +336,58 @@ def stage_run(
     Raises:
         UserError: the tracking store cannot be written (one message, no traceback).
     """
+    from . import pending_runs
+
+    header = _header(stage, settings, run_name, extra_tags, groups, logged_params)
+    pending_runs.warn_if_stuck()
+    record = pending_runs.RunRecord(header)
+    dvc = _dvc_process()
+    watch = (dvc.pid, dvc.create_time()) if dvc is not None else None
+    try:
+        yield record
+    except BaseException:
+        record.close("FAILED")
+        pending_runs.hand_over(watch)
+        raise
+    record.close("FINISHED")
+    pending_runs.hand_over(watch)
+    log.info("MLflow run (%s) recorded; it reaches the store in the background "
+             "(`%s sync` waits for it)", header["run_name"], PACKAGE)
+
+
+@contextmanager
+def direct_stage_run(
+    stage: str, settings: Settings, *, run_name: str | None = None,
+    extra_tags: dict[str, str] | None = None, groups: tuple[str, ...] | None = None,
+    logged_params: dict[str, Any] | None = None,
+) -> Iterator[DirectRun]:
+    """Open a child run for ``stage`` as the active MLflow run, written as it goes.
+
+    For stages that use MLflow for their work anyway (the logged model, the registry): the
+    import is paid already. What earlier stages left pending is written first, so the runs keep
+    their order and share one parent. Arguments and errors as :func:`stage_run`'s.
+    """
     import mlflow
     from mlflow import MlflowClient
 
-    experiment_id = connect(settings.mlflow)
-    tags = {
-        "git.commit": git_commit(),
-        "dvc.experiment": os.environ.get("DVC_EXP_NAME", "workspace"),
-        "dvc.stage": os.environ.get("DVC_STAGE", stage),
-    }
-    with store_errors(settings.mlflow):
+    from . import pending_runs
+
+    header = _header(stage, settings, run_name, extra_tags, groups, logged_params)
+    cfg = settings.mlflow
+    experiment_id = connect(cfg)
+    with store_errors(cfg):
         client = MlflowClient()
-        parent_id = _parent_run(client, experiment_id, pipeline_key(), tags)
-        with mlflow.start_run(
-            experiment_id=experiment_id, run_name=run_name or stage, parent_run_id=parent_id,
-            tags={**tags, STAGE_TAG: stage, **(extra_tags or {})},
-        ) as run:
-            params = {**settings.model_dump(mode="json", exclude_unset=True),
-                      **(logged_params or {})}
-            logged = params if groups is None else {g: params[g] for g in groups if g in params}
-            if logged:
-                mlflow.log_params({k: str(v)[:6000] for k, v in flatten(logged).items()})
-            log.info("MLflow run %s (%s) under parent %s", run.info.run_id, stage, parent_id)
-            yield run
-        # The parent's end time follows its last stage: the runs UI then shows a real duration.
+        with pending_runs.writer_lock():
+            pending_runs.write_pending()
+            parent_id = parent_run(client, experiment_id, header["pipeline_key"],
+                                   header["parent_tags"], header["parent_name"])
+        with mlflow.start_run(experiment_id=experiment_id, run_name=header["run_name"],
+                              parent_run_id=parent_id, tags=header["tags"]) as run:
+            if header["params"]:
+                mlflow.log_params(header["params"])
+            log.info("MLflow run %s (%s) under parent %s", run.info.run_id,
+                     header["run_name"], parent_id)
+            yield DirectRun(run)
+        # the parent's end follows its last stage: the runs UI then shows a real duration
         client.set_terminated(parent_id, "FINISHED")
+

@@ -30,13 +30,13 @@ def log_to_mlflow(settings: Settings, logged_model: dict[str, Any], model: Any,
     import mlflow
     from mlflow.models import infer_signature
 
-    from ..core.tracking import stage_run
+    from ..core.tracking import direct_stage_run
 
-    with stage_run("train", settings, run_name=f"train-{settings.model.name}",
+    with direct_stage_run("train", settings, run_name=f"train-{settings.model.name}",
                    logged_params={"model": logged_model}) as run:
         mlflow.log_metrics(metrics)
         mlflow.log_table(ranking, "importance.json")
-        info = {"run_id": run.info.run_id, "model_id": "", "model_uri": ""}
+        info = {"run_id": run.run_id, "model_id": "", "model_uri": ""}
         if not settings.train.log_model:
             return info
         example = X_train.head(5)

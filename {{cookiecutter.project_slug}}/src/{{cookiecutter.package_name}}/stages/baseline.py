@@ -31,7 +31,6 @@ log = logging.getLogger(__name__)
 
 def main() -> None:
     """Fit the baselines, predict valid and test, log one MLflow run each."""
-    import mlflow
     import pandas as pd
     from sklearn.metrics import brier_score_loss, roc_auc_score
 
@@ -59,8 +58,8 @@ def main() -> None:
         }
         log.info("baseline %-8s test AUC %.3f", name, metrics[name]["test_auc"])
         with stage_run("baseline", settings, run_name=f"baseline-{name}",
-                       extra_tags={"baseline": name}, groups=()):
-            mlflow.log_metrics(metrics[name])
+                       extra_tags={"baseline": name}, groups=()) as run:
+            run.log_metrics(metrics[name])
     write_table(project_root() / BASELINE_PREDICTIONS, pd.concat(tables, ignore_index=True))
     write_json(project_root() / metrics_path("baseline"), metrics)
 

@@ -30,13 +30,11 @@ def main() -> None:
     card = write_text(out / "project_card.md", render_card(charter))
     log.info("charter valid: %d success criteria", len(charter["success_criteria"]))
 
-    import mlflow
-
     from ..core.tracking import stage_run
 
-    with stage_run("define", settings, groups=("project",)):
-        mlflow.log_artifact(str(card))
-        mlflow.log_dict(charter, "charter.json")
+    with stage_run("define", settings, groups=("project",)) as run:
+        run.log_artifact(card)
+        run.log_dict(charter, "charter.json")
 
 
 if __name__ == "__main__":

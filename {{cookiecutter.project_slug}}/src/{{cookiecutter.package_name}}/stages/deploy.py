@@ -41,11 +41,10 @@ log = logging.getLogger(__name__)
 
 def main() -> None:
     """Register, gate, move aliases (``champion`` only outside experiments), record it all."""
-    import mlflow
     from mlflow import MlflowClient
 
     from ..core.registry import CHALLENGER, CHAMPION, alias_version, model_name
-    from ..core.tracking import connect, stage_run
+    from ..core.tracking import connect, direct_stage_run
     from ..decisions import promotion
 
     settings = load_settings()
@@ -105,16 +104,16 @@ def main() -> None:
         log.info("  %s", reason)
     if experiment:
         log.info("%s", promotion_note)
-    with stage_run("deploy", settings, groups=("deploy",),
+    with direct_stage_run("deploy", settings, groups=("deploy",),
                    extra_tags={"gate": "passed" if passed else "failed",
                                "promoted": str(promoted).lower(),
                                "model_version": str(version.version)}) as run:
-        mlflow.log_dict(decision, "decision.json")
-        mlflow.log_text(markdown, "decision.md")
+        run.log_dict(decision, "decision.json")
+        run.log_text(markdown, "decision.md")
         # what `promote` judges the version on later (see promotion.py)
-        mlflow.log_dict(evaluation, promotion.EVALUATION_ARTIFACT)
+        run.log_dict(evaluation, promotion.EVALUATION_ARTIFACT)
         client.set_model_version_tag(name, version.version, promotion.DEPLOY_RUN_TAG,
-                                     run.info.run_id)
+                                     run.run_id)
     if not passed and cfg.strict:
         print(f"[deploy] gate failed and deploy.strict is true: {reasons}", file=sys.stderr)
         sys.exit(1)

@@ -165,16 +165,14 @@ def main() -> None:
     for criterion in evaluation["criteria"]:
         log.info("criterion %-40s %s", criterion["rule"], "met" if criterion["met"] else "NOT met")
 
-    import mlflow
-
     from ..core.tracking import stage_run
 
     with stage_run("evaluate", settings, groups=("evaluate",),
                    extra_tags={"train_run_id": model_info["run_id"],
                                "model_id": model_info.get("model_id", "")}) as run:
-        mlflow.log_metrics(metrics)
-        mlflow.log_artifacts(str(out), "evaluate")
-        mlflow.MlflowClient().set_tag(model_info["run_id"], "evaluate_run_id", run.info.run_id)
+        run.log_metrics(metrics)
+        run.log_artifacts(out, "evaluate")
+        run.link_tag(model_info["run_id"], "evaluate_run_id")
 
 
 if __name__ == "__main__":

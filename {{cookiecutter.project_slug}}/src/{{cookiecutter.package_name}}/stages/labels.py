@@ -137,13 +137,11 @@ def main() -> None:
     log.info("%d suspected label errors -> %s (review, then data/corrections.csv)",
              len(suspects), LABEL_SUSPECTS)
 
-    import mlflow
-
     from ..core.tracking import stage_run
 
-    with stage_run("labels", settings, groups=("prepare",)):
-        mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
-        mlflow.log_artifacts(str(out), "labels")
+    with stage_run("labels", settings, groups=("prepare",)) as run:
+        run.log_metrics({k: float(v) for k, v in metrics.items()})
+        run.log_artifacts(out, "labels")
 
 
 if __name__ == "__main__":

@@ -76,15 +76,13 @@ def main(argv: list[str] | None = None) -> None:
     if args.batch is None:
         write_json(root / metrics_path("monitor"), metrics)
 
-    import mlflow
-
     from ..core.tracking import stage_run
 
     with stage_run("monitor", settings, groups=("monitor",),
-                   extra_tags={"monitor.verdict": verdict, "monitor.batch": name}):
-        mlflow.log_metrics({k: float(v) for k, v in metrics.items()
-                            if isinstance(v, int | float) and v is not None})
-        mlflow.log_artifacts(str(out), "monitor")
+                   extra_tags={"monitor.verdict": verdict, "monitor.batch": name}) as run:
+        run.log_metrics({k: float(v) for k, v in metrics.items()
+                         if isinstance(v, int | float) and v is not None})
+        run.log_artifacts(out, "monitor")
 
 
 if __name__ == "__main__":

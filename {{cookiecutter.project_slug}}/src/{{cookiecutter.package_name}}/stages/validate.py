@@ -97,16 +97,14 @@ def main() -> None:
     log.info("%d rows valid, %d features, prevalence %.3f", metrics["rows"],
              metrics["features"], metrics["prevalence"])
 
-    import mlflow
-
     from ..core.tracking import stage_run
 
     with stage_run("validate", settings, groups=("data",),
-                   extra_tags={"data.rows": str(len(validated))}):
-        mlflow.log_metrics(metrics)
-        mlflow.log_dict(summary, "profile.json")
+                   extra_tags={"data.rows": str(len(validated))}) as run:
+        run.log_metrics(metrics)
+        run.log_dict(summary, "profile.json")
         for figure in figures:
-            mlflow.log_artifact(str(figure), "figures")
+            run.log_artifact(figure, "figures")
 
 
 if __name__ == "__main__":
