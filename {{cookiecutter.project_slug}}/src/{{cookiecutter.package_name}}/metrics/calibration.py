@@ -48,7 +48,9 @@ def clipped_logit(p: np.ndarray) -> np.ndarray:
         p: probabilities.
     """
     clipped = np.clip(p, CLIP_EPS, 1.0 - CLIP_EPS)
-    return np.log(clipped / (1.0 - clipped))
+    logit = np.subtract(1.0, clipped)  # reused for the odds and the log: one buffer, not three
+    np.divide(clipped, logit, out=logit)
+    return np.log(logit, out=logit)
 
 
 def brier_score(y: Any, p: Any) -> float:

@@ -30,18 +30,40 @@ def delong_from_counts(pos: np.ndarray, neg: np.ndarray) -> tuple[np.ndarray, np
         ``(auc, variance)`` arrays of shape ``pos.shape[:-1]``; NaN where a class is absent
         (variance also NaN when a class has a single member).
     """
-    pos = np.asarray(pos, dtype=np.float64)
-    neg = np.asarray(neg, dtype=np.float64)
-    m = pos.sum(axis=-1, keepdims=True)
-    n = neg.sum(axis=-1, keepdims=True)
+    pos = _counts_array(pos)
+    neg = _counts_array(neg)
+    m = pos.sum(axis=-1, keepdims=True, dtype=np.float64)
+    n = neg.sum(axis=-1, keepdims=True, dtype=np.float64)
+    # Three level-sized buffers reused in place (at 10^6 distinct scores each is 8 MB); the
+    # arithmetic is that of the textbook expressions in the comments, operation for operation.
     with np.errstate(divide="ignore", invalid="ignore"):
-        v10 = (np.cumsum(neg, axis=-1) - 0.5 * neg) / n
-        v01 = (m - np.cumsum(pos, axis=-1) + 0.5 * pos) / m
-        auc = (pos * v10).sum(axis=-1, keepdims=True) / m
-        s10 = (pos * (v10 - auc) ** 2).sum(axis=-1, keepdims=True) / (m - 1.0)
-        s01 = (neg * (v01 - auc) ** 2).sum(axis=-1, keepdims=True) / (n - 1.0)
+        scratch = np.multiply(neg, 0.5, dtype=np.float64)
+        v10 = np.cumsum(neg, axis=-1, dtype=np.float64)
+        v10 -= scratch
+        v10 /= n  # (cumsum(neg) - 0.5 neg) / n
+        np.multiply(pos, 0.5, out=scratch)
+        v01 = np.cumsum(pos, axis=-1, dtype=np.float64)
+        np.subtract(m, v01, out=v01)
+        v01 += scratch
+        v01 /= m  # (m - cumsum(pos) + 0.5 pos) / m
+        np.multiply(pos, v10, out=scratch)
+        auc = scratch.sum(axis=-1, keepdims=True) / m  # mean(V10) over the positives
+        v10 -= auc
+        np.square(v10, out=v10)
+        v10 *= pos
+        s10 = v10.sum(axis=-1, keepdims=True) / (m - 1.0)  # sum(pos (v10 - auc)^2) / (m - 1)
+        v01 -= auc
+        np.square(v01, out=v01)
+        v01 *= neg
+        s01 = v01.sum(axis=-1, keepdims=True) / (n - 1.0)
         variance = s10 / m + s01 / n
     return auc[..., 0], variance[..., 0]
+
+
+def _counts_array(counts: np.ndarray) -> np.ndarray:
+    """Integer counts unchanged (exact in float64 arithmetic, no copy), anything else float64."""
+    values = np.asarray(counts)
+    return values if values.dtype.kind in "iub" else values.astype(np.float64, copy=False)
 
 
 def auc_delong(scores: SortedScores, alpha: float = 0.05) -> dict[str, float]:
@@ -102,13 +124,20 @@ def average_precision_from_counts(pos: np.ndarray, neg: np.ndarray) -> np.ndarra
     Returns:
         AP of shape ``pos.shape[:-1]`` (NaN without positives).
     """
-    pos = np.asarray(pos, dtype=np.float64)[..., ::-1]
-    neg = np.asarray(neg, dtype=np.float64)[..., ::-1]
-    tp = np.cumsum(pos, axis=-1)
-    predicted = tp + np.cumsum(neg, axis=-1)
+    pos = _counts_array(pos)[..., ::-1]
+    neg = _counts_array(neg)[..., ::-1]
+    # Two level-sized buffers, reused in place: precision = tp / predicted (0 where nothing is
+    # predicted), then AP = sum(pos * precision) / sum(pos), operation for operation.
+    tp = np.cumsum(pos, axis=-1, dtype=np.float64)
+    predicted = np.cumsum(neg, axis=-1, dtype=np.float64)
+    predicted += tp
+    nothing = predicted > 0
+    np.logical_not(nothing, out=nothing)
     with np.errstate(divide="ignore", invalid="ignore"):
-        precision = np.where(predicted > 0, tp / predicted, 0.0)
-        return (pos * precision).sum(axis=-1) / pos.sum(axis=-1)
+        precision = np.divide(tp, predicted, out=tp)
+        precision[nothing] = 0.0
+        precision *= pos
+        return precision.sum(axis=-1) / pos.sum(axis=-1, dtype=np.float64)
 
 
 def average_precision(scores: SortedScores) -> float:

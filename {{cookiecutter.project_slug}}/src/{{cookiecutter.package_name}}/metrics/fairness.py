@@ -54,6 +54,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd  # at import time, so that no first call pays an import inside it
 
 from ._checks import MetricsInputError
 from ._format import interval
@@ -87,11 +88,9 @@ def encode_groups(values: Any, name: str, n: int) -> tuple[np.ndarray, list[str]
         n: required length.
 
     Returns:
-        ``(codes, labels)`` with ``codes`` in ``0..len(labels)-1`` and labels sorted when the
-        values are sortable.
+        ``(codes, labels)`` with ``codes`` in ``0..len(labels)-1`` (of type
+        :func:`code_dtype`) and labels sorted when the values are sortable.
     """
-    import pandas as pd  # lazy: only needed when groups or slices are evaluated
-
     if isinstance(values, (list, tuple)):
         values = np.asarray(values, dtype=object)
     if getattr(values, "ndim", 1) != 1 or len(values) != n:
@@ -104,11 +103,20 @@ def encode_groups(values: Any, name: str, n: int) -> tuple[np.ndarray, list[str]
     except TypeError:  # mixed, unorderable labels: keep first-seen order
         codes, uniques = pd.factorize(values, sort=False)
     labels = [str(value) for value in uniques]
-    codes = np.asarray(codes, dtype=np.int64)
-    if (codes < 0).any():
-        codes = np.where(codes < 0, len(labels), codes)
+    missing = codes < 0
+    if missing.any():
+        codes = np.where(missing, len(labels), codes)
         labels.append(MISSING_GROUP)
-    return codes, labels
+    return codes.astype(code_dtype(len(labels)), copy=False), labels
+
+
+def code_dtype(n_groups: int) -> type[np.unsignedinteger] | type[np.signedinteger]:
+    """Smallest integer type for group codes ``0..n_groups-1``.
+
+    One byte per row instead of eight, and small unsigned codes make numpy's stable argsort a
+    linear-time radix sort.
+    """
+    return np.uint8 if n_groups <= 255 else np.uint16 if n_groups <= 65535 else np.int64
 
 
 def _range(values: np.ndarray) -> np.ndarray:
@@ -365,9 +373,7 @@ def group_report(
     bounds = np.concatenate(([0], np.cumsum(sizes)))
     # A stable sort by group keeps each group's rows in score order: contiguous sorted segments.
     # Small integer codes make numpy use an O(n) radix sort.
-    small = codes_sorted.astype(
-        np.uint8 if n_groups <= 255 else np.uint16 if n_groups <= 65535 else np.int64
-    )
+    small = codes_sorted.astype(code_dtype(n_groups), copy=False)
     perm = np.argsort(small, kind="stable")
     del small
     confusion = np.zeros((n_groups, 2, 2))
@@ -383,7 +389,8 @@ def group_report(
         n_pos = sub.n_pos
         counts = confusion_counts(sub, threshold)
         confusion[code] = [[counts["tn"], counts["fp"]], [counts["fn"], counts["tp"]]]
-        squared = (sub.scores - sub.labels) ** 2
+        squared = np.subtract(sub.scores, sub.labels)
+        np.square(squared, out=squared)
         brier_se = squared.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan
         row: dict[str, Any] = {
             "group": label,

@@ -90,7 +90,7 @@ def fit_logistic(
     for iteration in range(1, max_iter + 1):
         for _ in range(_MAX_HALVINGS + 1):
             _linear_predictor(coef, columns, offset, eta, scratch)
-            loglik = _log_likelihood(y, eta, weights, scratch)
+            loglik = _log_likelihood(y, eta, weights, scratch, working)
             if previous is None or loglik >= loglik_before - 1e-12 * abs(loglik_before):
                 break
             step = step / 2.0
@@ -147,13 +147,25 @@ def _linear_predictor(coef: np.ndarray, columns: Sequence[np.ndarray | None],
 
 
 def _log_likelihood(y: np.ndarray, eta: np.ndarray, weights: np.ndarray | None,
-                    scratch: np.ndarray) -> float:
-    """``sum w (y eta - log(1 + exp(eta)))``, the Bernoulli log-likelihood (``scratch`` reused)."""
-    np.logaddexp(0.0, eta, out=scratch)
-    np.subtract(np.multiply(y, eta), scratch, out=scratch)
+                    scratch: np.ndarray, other: np.ndarray) -> float:
+    """``sum w (y eta - log(1 + exp(eta)))``, the Bernoulli log-likelihood (two buffers reused).
+
+    ``log(1 + exp(eta))`` is written ``max(eta, 0) + log1p(exp(-|eta|))``, the formula
+    ``np.logaddexp(0, eta)`` uses, but with numpy's vectorised ``exp`` and ``log1p``: about
+    five times faster (``logaddexp`` has a scalar loop) and within one rounding of it. The
+    value only decides whether a Newton step is halved, against a tolerance of ``1e-12``
+    relative, so the fits are unchanged.
+    """
+    np.abs(eta, out=scratch)
+    np.negative(scratch, out=scratch)
+    np.exp(scratch, out=scratch)
+    np.log1p(scratch, out=scratch)
+    scratch += np.maximum(eta, 0.0, out=other)
+    np.multiply(y, eta, out=other)
+    other -= scratch
     if weights is not None:
-        scratch *= weights
-    return float(scratch.sum())
+        other *= weights
+    return float(other.sum())
 
 
 def _dot(a: np.ndarray, b: np.ndarray) -> float:

@@ -19,6 +19,7 @@ from itertools import combinations
 from typing import Any
 
 import numpy as np
+import pandas as pd  # at import time, so that no first call pays an import inside it
 
 from ._checks import MetricsInputError
 from ._format import interval, number
@@ -60,8 +61,6 @@ def encode_column(
     Returns:
         ``(codes, labels)`` with codes in ``0..len(labels)-1``.
     """
-    import pandas as pd  # lazy: slices are optional
-
     series = pd.Series(values)
     numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
     if numeric and _has_many_values(series, max_numeric_levels):
@@ -140,8 +139,6 @@ def slice_report(
         "error_rate", "brier", "gap", "score"}]}`` best (worst-performing) first; ``auc`` is
         ``None`` for a slice holding one class only.
     """
-    import pandas as pd  # lazy: slices are optional
-
     if rank_by not in RANK_METRICS:
         raise MetricsInputError(
             f"rank_by must be one of {', '.join(RANK_METRICS)}, got {rank_by!r}."

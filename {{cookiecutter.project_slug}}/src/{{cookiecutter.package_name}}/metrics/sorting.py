@@ -60,13 +60,22 @@ class SortedScores:
         if n == 0:
             empty = np.zeros(0, dtype=np.int64)
             return cls(empty, scores, labels, empty, empty, empty)
-        starts = np.concatenate(([0], np.flatnonzero(scores[1:] != scores[:-1]) + 1))
-        # int32 counts: per-level arrays are as long as the data for continuous scores.
-        sizes = np.diff(np.append(starts, n)).astype(np.int32)
+        # A level starts at row 0 and wherever the score changes (a 1-byte mask, not int64
+        # index temporaries: per-level arrays are as long as the data for continuous scores).
+        change = np.empty(n, dtype=bool)
+        change[0] = True
+        np.not_equal(scores[1:], scores[:-1], out=change[1:])
+        starts = np.flatnonzero(change)
+        del change
+        # int32 counts; the sizes buffer becomes the negatives in place.
+        neg = np.empty(starts.shape[0], dtype=np.int32)
+        np.subtract(starts[1:], starts[:-1], out=neg[:-1], casting="same_kind")
+        neg[-1] = n - starts[-1]
         pos = np.add.reduceat(labels, starts, dtype=np.int32)
+        neg -= pos
         if order is None:
             order = np.arange(n)
-        return cls(order, scores, labels, starts, pos, sizes - pos)
+        return cls(order, scores, labels, starts, pos, neg)
 
     @property
     def level_values(self) -> np.ndarray:
@@ -97,7 +106,11 @@ class SortedScores:
         Returns:
             ``(tp, fp)`` integer arrays shaped like ``thresholds``.
         """
-        first = np.searchsorted(self.level_values, thresholds, side="left")
+        # The first row at or above a threshold starts a level (levels never split a score).
+        first_row = np.searchsorted(self.scores, thresholds, side="left")
+        first = np.searchsorted(self.level_starts, first_row, side="left")
+        if np.ndim(first) == 0:  # one threshold: two tail sums, no cumulative arrays
+            return self.pos[first:].sum(dtype=np.int64), self.neg[first:].sum(dtype=np.int64)
         pos_ge = np.concatenate((np.cumsum(self.pos[::-1], dtype=np.int64)[::-1], [0]))
         neg_ge = np.concatenate((np.cumsum(self.neg[::-1], dtype=np.int64)[::-1], [0]))
         return pos_ge[first], neg_ge[first]

@@ -355,7 +355,9 @@ def _calibration_section(
     alpha: float,
 ) -> dict[str, Any]:
     """Brier, skill, recalibration fits, ICI/E50/E90 and ECE with their intervals."""
-    brier = float(np.mean((scores.scores - scores.labels) ** 2))
+    squared = np.subtract(scores.scores, scores.labels)
+    brier = float(np.mean(np.square(squared, out=squared)))
+    del squared
     skill = brier_skill_score(brier, scores.n_pos / scores.n)
     fits = recalibration_fits(logit_sorted, scores.labels)
     return {
