@@ -26,7 +26,7 @@ from ._format import interval, number
 from .discrimination import delong_from_counts
 from .intervals import normal_interval, wilson_interval
 from .sorting import SortedScores
-from .table import ScoreBins, stratified_counts
+from .table import ScoreBins, label_bin_cells, stratified_counts
 
 RANK_METRICS = ("brier", "error_rate", "auc")
 MISSING_LEVEL = "(missing)"
@@ -162,8 +162,10 @@ def slice_report(
     if pairs_included:
         families += list(combinations(columns, 2))
 
-    squared = (scores.scores - scores.labels) ** 2
+    squared = np.subtract(scores.scores, scores.labels)
+    np.square(squared, out=squared)
     squared_sq = squared * squared
+    cells = label_bin_cells(scores.labels, bin_of_sorted, bins.n_bins)
     threshold_bin = bins.first_bin_at_or_above(threshold)
     candidates: list[dict[str, Any]] = []
     n_too_small = 0
@@ -176,11 +178,14 @@ def slice_report(
         if not big.any():
             continue
         # Count only the kept slices: small ones map to -1 and are skipped by the bincount.
-        kept = np.full(n_levels, -1, dtype=np.int64)
-        kept[big] = np.arange(int(big.sum()))
-        counts = stratified_counts(
-            kept[codes], int(big.sum()), scores.labels, bin_of_sorted, bins.n_bins
-        )
+        if big.all():
+            strata = codes
+        else:
+            kept = np.full(n_levels, -1, dtype=np.int64)
+            kept[big] = np.arange(int(big.sum()))
+            strata = kept[codes]
+        counts = stratified_counts(strata, int(big.sum()), cells, bins.n_bins)
+        del strata
         brier_sum = np.bincount(codes, weights=squared, minlength=n_levels)[big]
         brier_sq = np.bincount(codes, weights=squared_sq, minlength=n_levels)[big]
         candidates += _slice_rows(

@@ -150,11 +150,25 @@ class CellTable:
             return np.where(self.count > 0, self.sum_p / self.count, 0.0)
 
 
+def label_bin_cells(
+    labels_sorted: np.ndarray, bin_of_sorted: np.ndarray, n_bins: int
+) -> np.ndarray:
+    """Cell ``label * n_bins + bin`` of each row (int64), computed once for many stratifications.
+
+    Args:
+        labels_sorted: 0/1 labels in score order.
+        bin_of_sorted: score bin of each row in score order.
+        n_bins: number of score bins.
+    """
+    cells = np.multiply(labels_sorted, n_bins, dtype=np.int64)
+    cells += bin_of_sorted
+    return cells
+
+
 def stratified_counts(
     strata_sorted: np.ndarray,
     n_strata: int,
-    labels_sorted: np.ndarray,
-    bin_of_sorted: np.ndarray,
+    cells_sorted: np.ndarray,
     n_bins: int,
 ) -> np.ndarray:
     """Row counts per (stratum, label, bin) with one ``bincount``.
@@ -162,16 +176,15 @@ def stratified_counts(
     Args:
         strata_sorted: stratum code of each row in score order (0..n_strata-1; -1 = skip).
         n_strata: number of strata.
-        labels_sorted: 0/1 labels in score order.
-        bin_of_sorted: score bin of each row in score order.
+        cells_sorted: (label, bin) cell of each row, from :func:`label_bin_cells`.
         n_bins: number of score bins.
 
     Returns:
         float64 array of shape ``(n_strata, 2, n_bins)``.
     """
-    key = strata_sorted.astype(np.int64) * 2 + labels_sorted
-    key *= n_bins
-    key += bin_of_sorted
+    # (stratum * 2 + label) * n_bins + bin, with the label and bin part shared across calls.
+    key = np.multiply(strata_sorted, 2 * n_bins, dtype=np.int64)
+    key += cells_sorted
     kept = key[strata_sorted >= 0] if (strata_sorted < 0).any() else key
     flat = np.bincount(kept, minlength=n_strata * 2 * n_bins)
     return flat.reshape(n_strata, 2, n_bins).astype(np.float64)
