@@ -29,8 +29,11 @@ The naive approach (draw n rows with replacement, call scikit-learn's roc_auc_sc
 average_precision_score and brier_score_loss, repeat) is timed on a subsample in the parent
 process and scaled linearly to the full size and number of resamples, which flatters it
 slightly (sorting is n log n). Ratios are taken between figures of the same process, so they
-compare across machines; the load average is printed with them because the machine may be
-shared. Targets: cold <= 1.5 s, cold peak extra RSS <= 200 MB, >= 100x faster than naive.
+compare across machines; warm calls and floor runs alternate so that each pair sees the same
+load, CPU seconds are given next to wall seconds (the engine is single-threaded, so on a quiet
+machine they agree, and on a loaded one CPU time moves less), and the load average is printed
+with them because the machine may be shared. Targets: cold <= 1.5 s wall, cold peak extra
+RSS <= 200 MB, >= 100x faster than naive.
 """
 
 from __future__ import annotations
@@ -147,28 +150,37 @@ def measure_process(rows: int, resamples: int, warm_runs: int) -> dict[str, Any]
     modules_before = set(sys.modules)
     cold, cold_cpu, cold_mb, method = _peak_extra_mb(lambda: run_engine(data, resamples))
     imported = sorted(set(sys.modules) - modules_before)
-    warm_results = [_peak_extra_mb(lambda: run_engine(data, resamples)) for _ in range(warm_runs)]
-    floor_times = []
+    # Warm calls and floor runs alternate, so that each pair sees the same machine load.
+    warm_results, floor_results = [], []
     for _ in range(warm_runs):
-        start = time.perf_counter()
+        warm_results.append(_peak_extra_mb(lambda: run_engine(data, resamples)))
+        start_wall, start_cpu = time.perf_counter(), time.process_time()
         run_floor(data)
-        floor_times.append(time.perf_counter() - start)
+        floor_results.append((time.perf_counter() - start_wall, time.process_time() - start_cpu))
     warm = statistics.median(result[0] for result in warm_results)
-    floor = statistics.median(floor_times)
+    warm_cpu = statistics.median(result[1] for result in warm_results)
+    floor = statistics.median(result[0] for result in floor_results)
+    floor_cpu = statistics.median(result[1] for result in floor_results)
+    pairs = list(zip(warm_results, floor_results, strict=True))
     return {
         "cold_seconds": cold,
         "cold_cpu_seconds": cold_cpu,
         "cold_peak_extra_mb": cold_mb,
         "warm_seconds": warm,
+        "warm_cpu_seconds": warm_cpu,
         "warm_seconds_all": [result[0] for result in warm_results],
         "warm_peak_extra_mb": max(result[2] for result in warm_results),
         "floor_seconds": floor,
+        "floor_cpu_seconds": floor_cpu,
         "rss_before_mb": rss_before,
         "memory_method": method,
         "first_call_imports": imported,
         "cold_over_warm": cold / warm,
         "cold_over_floor": cold / floor,
-        "warm_over_floor": warm / floor,
+        "warm_over_floor": statistics.median(w[0] / f[0] for w, f in pairs),
+        "cold_over_warm_cpu": cold_cpu / warm_cpu,
+        "cold_over_floor_cpu": cold_cpu / floor_cpu,
+        "warm_over_floor_cpu": statistics.median(w[1] / f[1] for w, f in pairs),
     }
 
 
@@ -249,10 +261,15 @@ def main() -> None:
         "cold_seconds_median": cold,
         "cold_cpu_seconds_median": median("cold_cpu_seconds"),
         "warm_seconds_median": warm,
+        "warm_cpu_seconds_median": median("warm_cpu_seconds"),
         "floor_seconds_median": median("floor_seconds"),
+        "floor_cpu_seconds_median": median("floor_cpu_seconds"),
         "cold_over_warm_median": median("cold_over_warm"),
         "cold_over_floor_median": median("cold_over_floor"),
         "warm_over_floor_median": median("warm_over_floor"),
+        "cold_over_warm_cpu_median": median("cold_over_warm_cpu"),
+        "cold_over_floor_cpu_median": median("cold_over_floor_cpu"),
+        "warm_over_floor_cpu_median": median("warm_over_floor_cpu"),
         "cold_peak_extra_mb_median": memory,
         "warm_peak_extra_mb_median": median("warm_peak_extra_mb"),
         "memory_method": runs[0]["memory_method"],
@@ -301,6 +318,18 @@ def _print_table(figures: dict[str, Any], runs: list[dict[str, Any]]) -> None:
          each("cold_over_floor", 2)),
         ("warm / floor", f"{figures['warm_over_floor_median']:.2f}", "",
          each("warm_over_floor", 2)),
+        ("CPU s: cold", f"{figures['cold_cpu_seconds_median']:.3f}", "",
+         each("cold_cpu_seconds", 3)),
+        ("CPU s: warm", f"{figures['warm_cpu_seconds_median']:.3f}", "",
+         each("warm_cpu_seconds", 3)),
+        ("CPU s: floor", f"{figures['floor_cpu_seconds_median']:.3f}", "",
+         each("floor_cpu_seconds", 3)),
+        ("CPU: cold / warm", f"{figures['cold_over_warm_cpu_median']:.2f}", "",
+         each("cold_over_warm_cpu", 2)),
+        ("CPU: cold / floor", f"{figures['cold_over_floor_cpu_median']:.2f}", "",
+         each("cold_over_floor_cpu", 2)),
+        ("CPU: warm / floor", f"{figures['warm_over_floor_cpu_median']:.2f}", "",
+         each("warm_over_floor_cpu", 2)),
         ("cold peak extra RSS (MB)", f"{figures['cold_peak_extra_mb_median']:.0f}", "<= 200",
          each("cold_peak_extra_mb", 0)),
         ("warm peak extra RSS (MB)", f"{figures['warm_peak_extra_mb_median']:.0f}", "",
