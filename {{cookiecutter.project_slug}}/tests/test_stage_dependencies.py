@@ -5,7 +5,7 @@ imports but does not list would leave stale results behind, and a listed module 
 imports re-runs it for nothing. The fast tests walk each stage's imports within the package
 (with ``ast``: imports inside functions count, those under ``if TYPE_CHECKING:`` do not, and
 importing ``a.b.c`` runs ``a/__init__.py`` and ``a/b/__init__.py`` too) and compare what they
-reach with the stage's ``${pkg}`` deps in ``dvc.yaml``. The slow test checks the walk against
+reach with the stage's ``src/<package>/`` deps in ``dvc.yaml``. The slow test checks the walk against
 DVC itself: after one real run, editing each module makes ``dvc status`` report exactly the
 stages whose imports reach it.
 """
@@ -26,22 +26,18 @@ from test_pipeline_e2e import scratch, sh  # noqa: F401  (scratch: a small copy 
 PROJECT = Path(__file__).resolve().parents[1]
 PACKAGE = "{{ cookiecutter.package_name }}"
 PKG_DIR = PROJECT / "src" / PACKAGE
-PKG_VAR = "${pkg}"
 TYPE_CHECKING = ("TYPE_CHECKING", "typing.TYPE_CHECKING")  # what `if` blocks never run
 
 
 def rel(path: Path) -> str:
-    """A package file as dvc.yaml spells it (``${pkg}/core/io.py``)."""
-    return f"{PKG_VAR}/{path.relative_to(PKG_DIR).as_posix()}"
+    """A package file as dvc.yaml spells it (``src/<package>/core/io.py``)."""
+    return path.relative_to(PROJECT).as_posix()
 
 
 @cache
 def stages() -> dict:
-    """dvc.yaml's stages, ``${pkg}`` resolved to a path inside the project."""
-    spec = yaml.safe_load((PROJECT / "dvc.yaml").read_text())
-    pkg = next(v["pkg"] for v in spec["vars"] if "pkg" in v)
-    text = yaml.safe_dump(spec["stages"]).replace(PKG_VAR, pkg)
-    return yaml.safe_load(text)
+    """dvc.yaml's stages."""
+    return yaml.safe_load((PROJECT / "dvc.yaml").read_text())["stages"]
 
 
 def stage_module(stage: dict) -> str:
