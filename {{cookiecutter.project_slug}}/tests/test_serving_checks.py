@@ -1,7 +1,9 @@
 """The served model's row checks, its knowledge of categories and ranges, and the app wrapper.
 
 Small hand-made frames; the ASGI middleware is driven in-process with a stand-in for MLflow's
-app (no server, no MLflow model). The real server is tested end to end by the template.
+app (no server, no MLflow model). The serving pipeline (light transform, one thread) is compared
+with the fitted pipeline on generated rows, through a model saved and loaded with MLflow and
+MLflow's own scoring app in-process. The real server is tested end to end by the template.
 """
 
 from __future__ import annotations
@@ -21,9 +23,12 @@ from {{ cookiecutter.package_name }}.modelling.models import build_pipeline
 from {{ cookiecutter.package_name }}.serving.app import (
     RANGES_KEY,
     CheckedModel,
+    LightPipeline,
     ModelKnowledge,
     ServingMiddleware,
+    build_app,
     encoder_categories,
+    light_model,
     logged_ranges,
     with_overrides,
 )
@@ -231,7 +236,10 @@ def call(app: ServingMiddleware, body: bytes, chunks: int = 1,
     headers = [(b"content-type", b"application/json")]
     if chunks == 1:
         headers.append((b"content-length", str(size).encode()))
-    scope = {"type": "http", "method": "POST", "path": "/invocations", "headers": headers}
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": "POST", "scheme": "http", "path": "/invocations",
+             "raw_path": b"/invocations", "query_string": b"", "root_path": "",
+             "headers": headers, "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 5001)}
     received: list[bytes] = []
     sent: list[dict[str, Any]] = []
 
@@ -319,3 +327,122 @@ def test_an_error_that_quotes_a_large_request_is_cut_to_a_few_kilobytes():
     assert status == 400
     assert len(answer["message"]) < 5000 and "characters cut" in answer["message"]
     assert answer["message"].startswith("Failed on input")
+
+
+# ------------------------------------------- the serving pipeline: light transform, one thread
+
+NUMERIC = ["age", "bmi", "systolic_bp", "creatinine", "hba1c", "prior_admissions",
+           "length_of_stay"]
+CATEGORICAL = ["sex", "insurance", "smoker", "admission_type"]
+
+
+def generated(n: int, seed: int) -> pd.DataFrame:
+    """Model inputs of generated rows (missing numbers among them), a few categories missing."""
+    from {{ cookiecutter.package_name }}.data.dataset import model_inputs
+    from {{ cookiecutter.package_name }}.data.synthetic import generate
+
+    data, _ = generate(n, seed=seed)
+    inputs = model_inputs(data, {"numeric": NUMERIC, "categorical": CATEGORICAL})
+    inputs.loc[inputs.index[::17], "smoker"] = None
+    return inputs.reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def boosted(settings):
+    """The shipped model (settings.model) fitted as train fits it, on generated rows."""
+    from {{ cookiecutter.package_name }}.data.synthetic import generate
+
+    data, _ = generate(3000, seed=4)
+    pipeline = build_pipeline(NUMERIC, CATEGORICAL, settings.prepare.preprocessing,
+                              settings.model, seed=0)
+    return pipeline.fit(generated(3000, seed=4), data["readmitted"].to_numpy())
+
+
+def save_and_load(model, path, **how):
+    """``model`` saved with MLflow (as a local model directory) and loaded as pyfunc."""
+    import mlflow
+    from mlflow.models import infer_signature
+
+    inputs = generated(200, seed=8)
+    mlflow.sklearn.save_model(model, path, serialization_format="cloudpickle",
+                              signature=infer_signature(inputs, model.predict_proba(inputs)),
+                              **how)
+    return mlflow.pyfunc.load_model(str(path))
+
+
+@pytest.fixture(scope="module")
+def logged(boosted, tmp_path_factory):
+    """``boosted`` saved as train logs it (predict_proba as its pyfunc method) and loaded."""
+    return save_and_load(boosted, tmp_path_factory.mktemp("model") / "model",
+                         pyfunc_predict_fn="predict_proba")
+
+
+@pytest.mark.parametrize("size", [1, 7, 100])
+def test_the_serving_pipeline_gives_predict_probas_numbers(boosted, size):
+    # given held-out rows, some with missing values
+    rows = generated(300, seed=9)
+    light = LightPipeline(boosted)
+    for start in range(0, 300, max(size, 30)):
+        frame = rows.iloc[start:start + size]
+        # then the serving pipeline's probabilities are the pipeline's, exactly
+        np.testing.assert_array_equal(light.predict_proba(frame), boosted.predict_proba(frame))
+
+
+def test_the_logged_model_serves_through_the_light_path_with_the_same_answers(logged):
+    # given the model as MLflow loads it
+    served = light_model(logged)
+    # then it is MLflow's pyfunc wrapper around the serving pipeline, with the same metadata
+    assert isinstance(served._model_impl, LightPipeline)
+    assert served.metadata is logged.metadata
+    assert served.get_raw_model() is logged.get_raw_model()
+    # and it answers as the loaded model does, the signature enforced as before
+    rows = generated(120, seed=10)
+    for frame in (rows.head(1), rows.iloc[1:3], rows):
+        np.testing.assert_array_equal(served.predict(frame), logged.predict(frame))
+    with pytest.raises(Exception, match="bmi"):
+        served.predict(rows.drop(columns=["bmi"]))
+
+
+def test_a_model_the_light_path_does_not_know_is_served_as_it_is(boosted, tmp_path):
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.frozen import FrozenEstimator
+
+    # given a stand-in that is not an MLflow model
+    stand_in: Any = StandIn()
+    assert light_model(stand_in) is stand_in
+    # and a recalibrated pipeline (train.recalibration), and one logged with predict
+    rows = generated(200, seed=12)
+    y = (rows["age"].fillna(50) > 60).to_numpy().astype(int)
+    calibrated = CalibratedClassifierCV(FrozenEstimator(boosted), method="sigmoid").fit(rows, y)
+    others = [save_and_load(calibrated, tmp_path / "calibrated",
+                            pyfunc_predict_fn="predict_proba"),
+              save_and_load(boosted, tmp_path / "labels")]
+    # then they are served by MLflow's own wrapper, untouched
+    for model in others:
+        assert light_model(model) is model
+
+
+def test_mlflows_own_scoring_app_answers_as_it_did_without_the_light_path(logged, boosted):
+    from mlflow.pyfunc import scoring_server
+
+    from {{ cookiecutter.package_name }}.serving.app import knowledge_of
+
+    # given MLflow's scoring app built on the logged model as `serve` builds it, and the same
+    # app around the model as MLflow loads it (the full scikit-learn path)
+    settings = ServeSettings(on_bad_row="warn", max_request_mb=1.0)
+    app = build_app(logged, settings)
+    checked: Any = CheckedModel(logged, knowledge_of(logged), "warn")  # a PyFuncModel by proxy
+    full = ServingMiddleware(scoring_server.init(checked), settings)
+    rows = generated(40, seed=13)
+    complete = rows[rows[CATEGORICAL].notna().all(axis=1)]
+    for frame in (rows.head(1), rows.iloc[16:18], rows, complete.head(1), complete):
+        # when rows (missing values as null) are posted to both
+        status, _, answer, _ = call(app, request_body(frame))
+        # then the answers are the same, number for number
+        assert status == 200, answer
+        assert answer == call(full, request_body(frame))[2]
+    # and rows without a missing category get the pipeline's own probabilities (a null
+    # category is parsed by MLflow as None or NaN depending on the other rows)
+    _, _, answer, _ = call(app, request_body(complete))
+    np.testing.assert_array_equal(np.asarray(answer["predictions"]),
+                                  boosted.predict_proba(complete))

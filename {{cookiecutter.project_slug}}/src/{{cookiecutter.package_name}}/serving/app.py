@@ -14,6 +14,11 @@ Parquet), ``GET /ping``, ``/health`` and ``/version``. Around it:
   decides: ``reject`` answers 422 naming each row and column and scores nothing; ``warn`` scores
   every row and adds ``"warnings": [{"row", "column", "rule", "value", "detail"}]`` to the answer
   (always present in that mode, empty when all rows are fine).
+* **a light scoring path** (:func:`light_model`): MLflow's pyfunc wrapper, signature enforcement
+  included, around the same fitted pipeline, whose preprocessing runs through
+  :class:`..modelling.features.LightTransform` and whose small frames are scored on one thread.
+  The probabilities are the pipeline's own; a request costs its parsing and checks, not the
+  preprocessing's fixed cost of about 4 ms whatever the number of rows.
 
 What the checks know comes from the model being served, never from the workspace: the categories
 from the fitted encoders inside its pipeline, the ranges from its MLmodel metadata (written by
@@ -442,6 +447,71 @@ def load_champion(model_uri: str) -> PyFuncModel:
     return mlflow.pyfunc.load_model(model_uri)
 
 
+class LightPipeline:
+    """A fitted pipeline's ``predict_proba`` for serving: light transform, one thread when small.
+
+    The same probabilities as ``pipeline.predict_proba``, at a small frame's cost: the
+    preprocessor runs through :class:`..modelling.features.LightTransform` (the full path for
+    frames it does not know), and a frame of up to ``LIGHT_MAX_ROWS`` rows is scored on one
+    OpenMP thread. Gradient boosting otherwise spreads even one row over every core, each tree a
+    parallel region: on a busy machine a thread waiting for a core stalls the request (a p99 of
+    53 ms measured on a loaded 2-core machine, against 4 ms on one thread).
+
+    Args:
+        pipeline: a fitted ``Pipeline`` whose first step :class:`LightTransform` supports.
+    """
+
+    def __init__(self, pipeline: Any) -> None:
+        from threadpoolctl import ThreadpoolController
+
+        from ..modelling.features import LightTransform
+
+        self.pipeline = pipeline
+        self._transform = LightTransform(pipeline[0])
+        self._rest = pipeline[1:]
+        self._threads = ThreadpoolController()
+
+    def predict_proba(self, data: Any) -> Any:
+        """``pipeline.predict_proba(data)``."""
+        from ..modelling.features import LIGHT_MAX_ROWS
+
+        if len(data) > LIGHT_MAX_ROWS:
+            return self._rest.predict_proba(self._transform(data))
+        with self._threads.limit(limits=1, user_api="openmp"):
+            return self._rest.predict_proba(self._transform(data))
+
+    def get_raw_model(self) -> Any:
+        """The pipeline itself (what ``PyFuncModel.get_raw_model`` gives)."""
+        return self.pipeline
+
+
+def light_model(model: PyFuncModel) -> PyFuncModel:
+    """``model`` scoring through :class:`LightPipeline` when it is a scikit-learn pipeline
+    logged with ``predict_proba`` as its pyfunc method (as ``train`` logs it); else ``model``.
+
+    The pyfunc wrapper is MLflow's own (``PyFuncModel``): the signature is enforced on every
+    request as before, only the call it ends in is lighter.
+    """
+    from mlflow.pyfunc import PyFuncModel
+    from sklearn.pipeline import Pipeline
+
+    from ..modelling.features import LightTransform
+
+    if not isinstance(model, PyFuncModel):
+        return model
+    flavour = model.metadata.flavors.get("python_function", {})
+    if flavour.get("loader_module") != "mlflow.sklearn" \
+            or flavour.get("predict_fn") != "predict_proba":
+        return model
+    raw = model.get_raw_model()
+    if not isinstance(raw, Pipeline) or len(raw) < 2 or not LightTransform.supports(raw[0]):
+        log.info("the champion is not a pipeline the light transform path knows: the full "
+                 "scikit-learn path scores every request")
+        return model
+    return PyFuncModel(model_meta=model.metadata, model_impl=LightPipeline(raw),
+                       predict_fn="predict_proba", model_id=model.model_id)
+
+
 def build_app(model: PyFuncModel, settings: ServeSettings,
               knowledge: ModelKnowledge | None = None) -> ServingMiddleware:
     """MLflow's scoring app for ``model``, with the row checks and the body cap.
@@ -460,7 +530,7 @@ def build_app(model: PyFuncModel, settings: ServeSettings,
         log.warning("the model carries no validated ranges (%s in its metadata): values are not "
                     "range-checked; set data.ranges and retrain (`dvc repro`) to check them",
                     RANGES_KEY)
-    checked = CheckedModel(model, knowledge, settings.on_bad_row)
+    checked = CheckedModel(light_model(model), knowledge, settings.on_bad_row)
     # a PyFuncModel by delegation (__getattr__), which the checker cannot see
     return ServingMiddleware(scoring_server.init(checked), settings)  # type: ignore[arg-type]
 
