@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import bake_and_install, project_env, run, stop_process_group
+from helpers import BIN, bake_and_install, project_env, run, stop_process_group
 
 pytestmark = pytest.mark.slow
 
@@ -101,19 +101,25 @@ BARE_PATH = "/usr/bin:/bin"
 
 @pytest.fixture(scope="module")
 def warn_server(project: Path, decision: dict):
-    """The other mode, ``--on-bad-row warn``, started with PATH stripped to ``BARE_PATH``."""
+    """The other mode, ``--on-bad-row warn``, started as a user without an activated venv
+    starts it: the venv's own ``bin/<pkg>``, with PATH stripped to ``BARE_PATH``."""
+    script = BIN / PACKAGE
+    assert script.exists(), f"the install made no {script}"
     yield from serve(project, decision, "serve-warn.log", "--on-bad-row", "warn",
-                     env=project_env(project, PATH=BARE_PATH))
+                     env=project_env(project, PATH=BARE_PATH), command=[str(script)])
 
 
-def serve(project: Path, decision: dict, log_name: str, *args: str, env: dict[str, str]):
-    """Start the server, yield its port once /ping answers, always stop it."""
+def serve(project: Path, decision: dict, log_name: str, *args: str, env: dict[str, str],
+          command: list[str] | None = None):
+    """Start the server (``command``, by default ``python -m <pkg>``), yield its port once
+    /ping answers, always stop it."""
     assert decision["passed"], f"no champion to serve: {decision['reasons']}"
     port = free_port()
     log_path = project / log_name
+    head = command or [sys.executable, "-m", PACKAGE]
     with open(log_path, "w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", PACKAGE, "serve", "--port", str(port), *args], cwd=project,
+            [*head, "serve", "--port", str(port), *args], cwd=project,
             env=env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, stopped as a whole
         )
@@ -324,7 +330,8 @@ def test_in_warn_mode_a_bad_row_is_scored_with_a_warning_naming_it(
 
 
 def test_serve_needs_nothing_from_the_venv_on_path(warn_server, sample, schema, package, offline):
-    # given the server started with PATH=/usr/bin:/bin (warn_server): no `uvicorn` from the venv
+    # given the venv's `bin/<pkg> serve` started with PATH=/usr/bin:/bin (warn_server): no
+    # `uvicorn` nor anything else from the venv on PATH
     inputs = model_inputs(sample, schema, package)
     # when valid rows are posted
     status, answer = request(warn_server, "POST", "/invocations", payload(inputs))
