@@ -5,9 +5,9 @@ imports but does not list would leave stale results behind, and a listed module 
 imports re-runs it for nothing. The fast tests walk each stage's imports within the package
 (with ``ast``: imports inside functions count, those under ``if TYPE_CHECKING:`` do not, and
 importing ``a.b.c`` runs ``a/__init__.py`` and ``a/b/__init__.py`` too) and compare what they
-reach with the stage's ``src/<package>/`` deps in ``dvc.yaml``. The slow test checks the walk against
-DVC itself: after one real run, editing each module makes ``dvc status`` report exactly the
-stages whose imports reach it.
+reach with the stage's ``src/<package>/`` deps in ``dvc.yaml``. The slow test checks the walk
+against DVC itself: after one real run, editing each module makes ``dvc status`` report exactly
+the stages whose imports reach it.
 """
 
 from __future__ import annotations
