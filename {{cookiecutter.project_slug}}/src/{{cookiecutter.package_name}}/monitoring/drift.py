@@ -41,6 +41,8 @@ from ..core.errors import UserError
 from .reference import ProfileError, binned_shares, category_strings, numeric_values
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from ..core.settings import MonitorThresholds
 
 
@@ -159,19 +161,40 @@ def _numeric_drift(values: np.ndarray, profile: Mapping[str, Any], epsilon: floa
     }
 
 
+def _category_counts(series: pd.Series) -> tuple[pd.Series, int]:
+    """Rows per canonical label (as ``value_counts`` of ``category_strings``) and missing rows.
+
+    Labels are made once per distinct value rather than once per row, which is most of the
+    cost on large batches. Object columns holding anything but strings take the row-wise path:
+    there, distinct values can compare equal (``1`` and ``1.0``) yet have different labels.
+    """
+    import pandas as pd
+
+    if series.dtype == object and pd.api.types.infer_dtype(series, skipna=True) != "string":
+        labels, missing = category_strings(series)
+        return pd.Series(labels[~missing]).value_counts(), int(missing.sum())
+    codes, uniques = pd.factorize(series)
+    present = codes[codes >= 0]
+    labels, _ = category_strings(pd.Series(uniques))
+    per_label = pd.Series(np.bincount(present, minlength=len(uniques)), index=labels)
+    # value_counts' order: labels by first appearance, then a sort by count
+    counts = per_label.groupby(level=0, sort=False).sum()
+    return counts.sort_values(ascending=False, kind="stable"), int(codes.size - present.size)
+
+
 def _categorical_drift(column: Any, profile: Mapping[str, Any], epsilon: float) -> dict:
     import pandas as pd
 
-    labels, missing = category_strings(column)
-    n = labels.size
-    counts = pd.Series(labels[~missing]).value_counts()
+    series = column if isinstance(column, pd.Series) else pd.Series(column)
+    n = len(series)
+    counts, n_missing = _category_counts(series)
     known = list(profile["counts"])
     batch_known = counts.reindex(known, fill_value=0).to_numpy(dtype=float)
     unseen = counts[~counts.index.isin(known)]
     n_ref_missing = int(profile["n_missing"])
     ref_counts = np.append(np.asarray(list(profile["counts"].values()), dtype=float), [0.0])
     ref_counts = np.append(ref_counts, n_ref_missing)
-    batch_counts = np.append(batch_known, [float(unseen.sum()), float(missing.sum())])
+    batch_counts = np.append(batch_known, [float(unseen.sum()), float(n_missing)])
     n_ref = ref_counts.sum()
     statistic, dof, pvalue = chi_square_homogeneity(ref_counts, batch_counts)
     return {
@@ -185,8 +208,8 @@ def _categorical_drift(column: Any, profile: Mapping[str, Any], epsilon: float) 
         "unseen_categories": [str(c) for c in unseen.index[:20]],
         "n_unseen_categories": int(unseen.size),
         "missing_share_reference": float(profile["missing_share"]),
-        "missing_share": float(missing.sum()) / max(n, 1),
-        "missing_change": float(missing.sum()) / max(n, 1) - float(profile["missing_share"]),
+        "missing_share": float(n_missing) / max(n, 1),
+        "missing_change": float(n_missing) / max(n, 1) - float(profile["missing_share"]),
     }
 
 
