@@ -1,7 +1,18 @@
-"""Figures people look at instead of reading tables (matplotlib, Agg backend, PNG)."""
+"""Figures people look at instead of reading tables (matplotlib, Agg backend, PNG).
+
+:class:`HistoryFigure` draws the monitoring history in a child process started early, so that
+importing matplotlib (a third of a second or more) happens on another core while the monitor
+loads the model and scores the batch.
+"""
 
 from __future__ import annotations
 
+import csv
+import json
+import math
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -9,6 +20,17 @@ from ..core.io import atomic_path
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+
+# What the child runs: import matplotlib at once, then draw the figure it is sent (one line of
+# JSON on stdin); end of input before any line means the monitor stopped: nothing to draw.
+_CHILD = f"""
+from {__package__}.figures import _pyplot, plot_history
+import json, sys
+_pyplot()
+line = sys.stdin.readline()
+if line:
+    plot_history(*map(__import__("pathlib").Path, json.loads(line)))
+"""
 
 
 def _pyplot():
@@ -36,19 +58,17 @@ def plot_history(history_csv: Path, out: Path) -> Path:
         history_csv: the monitoring history (one row per batch).
         out: the PNG to write.
     """
-    import pandas as pd
-
     plt = _pyplot()
-    history = pd.read_csv(history_csv)
+    history = _read_history(history_csv)
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 5), sharex=True)
-    x = range(len(history))
+    x = range(len(history["batch"]))
     top.plot(x, history["max_psi"], marker="o", label="max feature PSI")
     top.plot(x, history["prediction_psi"], marker="s", label="prediction PSI")
     top.axhline(0.25, color="grey", linestyle="--", linewidth=1, label="PSI drift (0.25)")
     top.set_ylabel("PSI")
     top.legend(fontsize=8)
     bottom.plot(x, history["expected_auc"], marker="o", label="AUC, label-free estimate")
-    if history["real_auc"].notna().any():
+    if not all(math.isnan(v) for v in history["real_auc"]):
         bottom.plot(x, history["real_auc"], marker="s", label="AUC with labels")
     bottom.set_ylabel("AUC")
     bottom.set_xticks(list(x), [f"{b}\n{v}" for b, v in zip(history["batch"], history["verdict"],
@@ -56,6 +76,59 @@ def plot_history(history_csv: Path, out: Path) -> Path:
     bottom.legend(fontsize=8)
     fig.suptitle("Monitoring history")
     return _save(fig, out)
+
+
+def _read_history(history_csv: Path) -> dict[str, list[Any]]:
+    """The columns the history figure draws, read without pandas (the child stays light).
+
+    Numbers as floats (an empty cell is NaN, a gap in the line), batch and verdict as text.
+    """
+    numeric = ("max_psi", "prediction_psi", "expected_auc", "real_auc")
+    columns: dict[str, list[Any]] = {name: [] for name in (*numeric, "batch", "verdict")}
+    with history_csv.open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            for name in numeric:
+                columns[name].append(float(row.get(name) or "nan"))
+            columns["batch"].append(row["batch"])
+            columns["verdict"].append(row["verdict"])
+    return columns
+
+
+class HistoryFigure:
+    """The monitoring history figure, drawn by a child process that imports matplotlib now.
+
+    Start it before the slow work, call :meth:`draw` once the history holds the batch, and
+    :meth:`close` in any case (a child not asked to draw ends without drawing).
+    """
+
+    def __init__(self) -> None:
+        """Start the child with this interpreter, on the package wherever it was found."""
+        source = str(Path(__file__).resolve().parents[2])
+        path = os.pathsep.join(p for p in (source, os.environ.get("PYTHONPATH", "")) if p)
+        self._child: subprocess.Popen[str] | None = subprocess.Popen(
+            [sys.executable, "-c", _CHILD], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": path},
+        )
+
+    def draw(self, history_csv: Path, out: Path) -> Path:
+        """Draw the figure of ``history_csv`` into ``out`` and wait for it (as plot_history).
+
+        Raises:
+            RuntimeError: the child failed; its error output is in the message.
+        """
+        child, self._child = self._child, None
+        if child is None:
+            raise RuntimeError("HistoryFigure draws once")
+        _, errors = child.communicate(json.dumps([str(history_csv), str(out)]) + "\n")
+        if child.returncode != 0:
+            raise RuntimeError(f"drawing {out} failed:\n{errors.strip()}")
+        return out
+
+    def close(self) -> None:
+        """End a child that was not asked to draw (it reads the end of its input and exits)."""
+        child, self._child = self._child, None
+        if child is not None:
+            child.communicate("")
 
 
 def plot_curves(evaluation: dict[str, Any], out_dir: Path) -> list[Path]:

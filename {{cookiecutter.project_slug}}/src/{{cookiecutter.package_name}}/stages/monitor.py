@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ..core.config import project_root
 from ..core.errors import run_stage
@@ -29,6 +30,10 @@ from ..core.tracking import check_store
 from ..monitoring.batch import default_batch_name, deployment_note, monitor_batch
 from ..reporting.monitoring_report import render_report
 
+if TYPE_CHECKING:
+    from ..core.settings import Settings
+    from ..reporting.figures import HistoryFigure
+
 log = logging.getLogger(__name__)
 OUT_DIR = "reports/monitor/latest"
 HISTORY = "reports/monitor/history.csv"
@@ -41,15 +46,41 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch", type=Path, help="CSV/Parquet batch (default: the pipeline's)")
     args = parser.parse_args(argv)
 
+    from ..reporting.figures import HistoryFigure
+
+    figure = HistoryFigure()  # imports matplotlib on another core while the batch is judged
+    try:
+        settings, name, verdict, metrics, out = _judge(args.batch, figure)
+    finally:
+        figure.close()
+    if args.batch is None:
+        write_json(project_root() / metrics_path("monitor"), metrics)
+
+    from ..core.tracking import stage_run
+
+    with stage_run("monitor", settings, groups=("monitor",),
+                   extra_tags={"monitor.verdict": verdict, "monitor.batch": name}) as run:
+        run.log_metrics({k: float(v) for k, v in metrics.items()
+                         if isinstance(v, int | float) and v is not None})
+        run.log_artifacts(out, "monitor")
+
+
+def _judge(batch_file: Path | None, figure: HistoryFigure) -> tuple[
+        Settings, str, str, dict[str, Any], Path]:
+    """Judge the batch; write its report, its history row and the history figure.
+
+    Returns:
+        The settings, the batch's name, its verdict, the stage's metrics and the report folder.
+    """
     from ..data.sources import read_input
     from ..monitoring.verdict import append_history, summary_row
 
     settings = load_settings()
     check_store(settings.mlflow)  # a read-only MLflow store stops the stage before any work
     root = project_root()
-    path = args.batch or root / RAW_BATCH
+    path = batch_file or root / RAW_BATCH
     name = settings.monitor.batch_name or (
-        path.stem if args.batch else default_batch_name(settings.data))
+        path.stem if batch_file else default_batch_name(settings.data))
     batch = read_input(path, settings.data)
     log.info("monitoring %s (%d rows)", path, len(batch))
     result = monitor_batch(batch, settings, name, path)
@@ -66,23 +97,12 @@ def main(argv: list[str] | None = None) -> None:
     write_text(out / "report.md", render_report(result))
     append_history(root / HISTORY, name, summary_row(
         result["drift"], result["performance"], result["verdict"]))
-    from ..reporting.figures import plot_history
-
-    plot_history(root / HISTORY, out / "history.png")
+    figure.draw(root / HISTORY, out / "history.png")
     summary = result["drift"]["summary"]
     metrics = {"verdict": verdict, "n_drift_features": summary["n_drift"],
                "max_psi": summary["max_psi"], "prediction_psi": summary["prediction_psi"],
                "expected_auc": result["performance"]["expected"]["auc"]}
-    if args.batch is None:
-        write_json(root / metrics_path("monitor"), metrics)
-
-    from ..core.tracking import stage_run
-
-    with stage_run("monitor", settings, groups=("monitor",),
-                   extra_tags={"monitor.verdict": verdict, "monitor.batch": name}) as run:
-        run.log_metrics({k: float(v) for k, v in metrics.items()
-                         if isinstance(v, int | float) and v is not None})
-        run.log_artifacts(out, "monitor")
+    return settings, name, verdict, metrics, out
 
 
 if __name__ == "__main__":
