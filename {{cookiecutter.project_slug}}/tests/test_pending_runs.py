@@ -164,3 +164,29 @@ def test_light_stages_import_neither_mlflow_nor_scikit_learn(tmp_path, stage):
 def _env() -> dict[str, str]:
     source = str(Path(pending_runs.__file__).resolve().parents[2])
     return {**os.environ, "PYTHONPATH": source, "MPLBACKEND": "Agg"}
+
+
+def test_sync_returns_once_every_recorded_run_is_in_the_store(tmp_path, monkeypatch, capsys):
+    # given a composed project whose light stage has just recorded its run
+    shutil.copytree(CONF, tmp_path / "conf")
+    (tmp_path / "dvc.yaml").write_text("stages: {}\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DVC_ROOT", str(tmp_path))
+    from {{ cookiecutter.package_name }}.commands import sync
+    from {{ cookiecutter.package_name }}.core.composition import compose
+    from {{ cookiecutter.package_name }}.core.settings import load_settings
+
+    compose()
+    settings = load_settings()
+    with stage_run("define", settings, groups=()) as run:
+        run.log_metrics({"criteria": 4.0})
+    # when `sync` runs (whether or not the background writer got there first)
+    sync.main([])
+    # then the run is in the store as soon as it returns, and it says so
+    c = client(tmp_path)
+    experiment = c.get_experiment_by_name(settings.mlflow.experiment_name)
+    assert experiment is not None
+    found = c.search_runs([experiment.experiment_id], filter_string="tags.`pipeline.stage` = "
+                          "'define'")
+    assert [r.data.metrics for r in found] == [{"criteria": 4.0}]
+    assert "run(s) written to the MLflow store" in capsys.readouterr().out
