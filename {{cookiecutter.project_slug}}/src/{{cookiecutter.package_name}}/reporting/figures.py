@@ -24,12 +24,14 @@ if TYPE_CHECKING:
 # What the child runs: import matplotlib at once, then draw the figure it is sent (one line of
 # JSON on stdin); end of input before any line means the monitor stopped: nothing to draw.
 _CHILD = f"""
-from {__package__}.figures import _pyplot, plot_history
 import json, sys
+from pathlib import Path
+from {__package__}.figures import _pyplot, plot_history
 _pyplot()
 line = sys.stdin.readline()
 if line:
-    plot_history(*map(__import__("pathlib").Path, json.loads(line)))
+    history_csv, out = json.loads(line)
+    plot_history(Path(history_csv), Path(out))
 """
 
 
