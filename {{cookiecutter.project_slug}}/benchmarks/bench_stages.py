@@ -11,8 +11,8 @@ Each command runs as its own process, as DVC runs it, several times after a warm
 gives the median wall and CPU seconds, and each as a multiple of the floor measured in the same
 run: a Python process that imports the package's settings and reads ``params.yaml`` (what every
 stage must do before its own work); ``deploy``, which must read and write the registry, is also
-set against a process that imports MLflow and reads the registry once. The first ``dvc repro`` runs in a fresh clone of the
-project's last commit (its own MLflow store), so nothing is cached.
+set against a process that imports MLflow and reads the registry once. The first ``dvc repro``
+runs in a fresh clone of the project's last commit (its own MLflow store), so nothing is cached.
 """
 
 from __future__ import annotations
