@@ -10,7 +10,6 @@ from ..core.settings import Settings
 from ..data.dataset import load_schema
 
 if TYPE_CHECKING:
-    import numpy as np
     import pandas as pd
 
 log = logging.getLogger(__name__)
@@ -19,8 +18,8 @@ MODEL_REQUIREMENTS = ("scikit-learn", "skops", "numpy", "pandas", "scipy")
 
 
 def log_to_mlflow(settings: Settings, logged_model: dict[str, Any], model: Any,
-                  X_train: pd.DataFrame, p_train: np.ndarray, metrics: dict[str, float],
-                  ranking: pd.DataFrame, trusted: list[str]) -> dict[str, str]:
+                  X_train: pd.DataFrame, metrics: dict[str, float], ranking: pd.DataFrame,
+                  trusted: list[str]) -> dict[str, str]:
     """Log parameters, metrics, importance and the model; return the ids later stages need.
 
     Args:

@@ -21,7 +21,7 @@ from ..core.tracking import check_store
 from ..data.dataset import categorical_features, load_schema, load_split, numeric_features
 from ..modelling.logged_model import log_to_mlflow
 from ..modelling.persistence import positive_probability, save_skops
-from ..modelling.training import fit_model, importance
+from ..modelling.training import fit_model, importance, metric_rows
 
 log = logging.getLogger(__name__)
 
@@ -58,16 +58,24 @@ def main() -> None:
 
     p_valid = positive_probability(model, X_valid)
     p_test = positive_probability(model, X_test)
-    p_train = positive_probability(model, X_train)
+    # the training metrics on a bounded sample: predicting every training row costs a large
+    # share of the fit, and these figures only show the gap to the validation ones
+    seed = settings.train.seed
+    rows = metric_rows(len(X_train), seed)
+    if len(rows) < len(X_train):
+        log.info("training AUC and Brier on a sample of %d of the %d training rows",
+                 len(rows), len(X_train))
+    y_train_metric = y_train[rows]
+    p_train = positive_probability(model, X_train.iloc[rows])
     predictions = pd.concat([
         pd.DataFrame({"id": ids_valid, "split": "valid", "y": y_valid, "p": p_valid}),
         pd.DataFrame({"id": ids_test, "split": "test", "y": y_test, "p": p_test}),
     ], ignore_index=True)
     write_table(root / MODEL_PREDICTIONS, predictions)
     metrics = {
-        "train_auc": roc_auc_score(y_train, p_train),
+        "train_auc": roc_auc_score(y_train_metric, p_train),
         "valid_auc": roc_auc_score(y_valid, p_valid),
-        "train_brier": brier_score_loss(y_train, p_train),
+        "train_brier": brier_score_loss(y_train_metric, p_train),
         "valid_brier": brier_score_loss(y_valid, p_valid),
         "fit_seconds": fit_seconds,
     }
@@ -86,8 +94,8 @@ def main() -> None:
                    valid_distinct_predictions=float(constant["valid"]),
                    test_distinct_predictions=float(constant["test"]))
 
-    seed = settings.train.seed
-    ranking = importance(model, X_valid, y_valid, settings.train.permutation_importance, seed)
+    ranking = importance(model, X_valid, y_valid, settings.train.permutation_importance, seed,
+                         p=p_valid)
     write_table(root / "reports/train/importance.csv", ranking)
 
     from ..metrics._format import jsonable
@@ -102,8 +110,7 @@ def main() -> None:
     save_reference(jsonable(reference), root / REFERENCE_PROFILE)
 
     trusted = save_skops(model, root / MODEL_FILE)
-    info = log_to_mlflow(settings, logged_model, model, X_train, p_train, metrics, ranking,
-                         trusted)
+    info = log_to_mlflow(settings, logged_model, model, X_train, metrics, ranking, trusted)
     write_json(root / MODEL_INFO, {**info, "model_name": model_name, "trusted_types": trusted,
                                    "n_train_rows": len(X_train), "adapted": adapted,
                                    "constant_predictions": constant})
