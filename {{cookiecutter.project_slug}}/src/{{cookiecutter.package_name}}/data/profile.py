@@ -327,11 +327,13 @@ LEAK_AUC = 0.99
 def leak_suspects(df: pd.DataFrame, spec: DataSpec) -> list[str]:
     """One warning per feature that alone separates the target almost perfectly.
 
-    The univariate AUC of a numeric feature (either direction) is scikit-learn's
-    ``roc_auc_score`` on the rows where it is present; a categorical feature is suspect when
-    every level with rows holds one class only.
+    The univariate AUC of a numeric feature (either direction) on the rows where it is present
+    (the evaluation's own AUC, ties counting one half; scikit-learn's import would cost this
+    stage more than its work); a categorical feature is suspect when every level with rows
+    holds one class only.
     """
-    from sklearn.metrics import roc_auc_score
+    from ..metrics.discrimination import delong_from_counts
+    from ..metrics.sorting import SortedScores
 
     y = df[spec.target]
     found = []
@@ -340,7 +342,9 @@ def leak_suspects(df: pd.DataFrame, spec: DataSpec) -> list[str]:
         labels = y[present]
         if labels.nunique() < 2:
             continue
-        auc = float(roc_auc_score(labels, df.loc[present, column].astype("float64")))
+        scores = SortedScores.build(labels.to_numpy(dtype="int8"),
+                                    df.loc[present, column].to_numpy(dtype="float64"))
+        auc = float(delong_from_counts(scores.pos, scores.neg)[0])
         if max(auc, 1 - auc) >= LEAK_AUC:
             found.append(f"column '{column}' alone ranks the target with AUC "
                          f"{max(auc, 1 - auc):.3f}: if it is computed from the outcome or "
