@@ -91,6 +91,10 @@ def main() -> None:
     sample = audit_sample(frame, target, cfg.max_rows, cfg.seed)
     y = sample[target].to_numpy(dtype="int8")
     check_folds(y, cfg.cv_folds, target)
+    if len(sample) < len(frame):
+        log.info("auditing labels of a stratified sample of %d of the %d rows "
+                 "(prepare.label_quality.max_rows %d): rows outside it are not audited",
+                 len(sample), len(frame), cfg.max_rows)
     log.info("auditing labels of %d rows (%d-fold out-of-fold probabilities)",
              len(sample), cfg.cv_folds)
 
@@ -119,6 +123,9 @@ def main() -> None:
     report = label_quality_report(
         y, suspects, conflicts=conflicts, corrections=applied, detection=detection
     )
+    # what was audited: the suspects, conflicts and detection scores cover these rows only
+    report["audited"] = {"rows": len(sample), "of_rows": len(frame),
+                         "sampled": len(sample) < len(frame), "max_rows": cfg.max_rows}
     if schema.get("second_label"):
         second = sample[schema["second_label"]]
         known = second.notna()
