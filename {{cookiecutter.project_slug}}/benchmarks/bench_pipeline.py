@@ -234,6 +234,8 @@ def report(args: argparse.Namespace, runs: list[dict[str, Any]]) -> None:
                                                        for r in runs), 2) for name in names}
     figures["load"] = [{kind: (run[kind]["load_before"], run[kind]["load_after"])
                         for kind in ("bare", "pipeline")} for run in runs]
+    figures["each"] = [{kind: {key: round(run[kind][key], 2) for key in ("wall", "peak_mb", "cpu")}
+                        for kind in ("bare", "pipeline")} for run in runs]
 
     print(f"\n{args.rows:,} rows, median of {len(runs)} repeat(s)")
     print(f"{'':10} {'wall s':>9} {'peak MB':>9} {'CPU s':>9}")
@@ -243,6 +245,12 @@ def report(args: argparse.Namespace, runs: list[dict[str, Any]]) -> None:
     r = figures["ratio"]
     print(f"{'ratio':10} {r['wall']:9.2f} {r['peak_mb']:9.2f} {r['cpu']:9.2f}   "
           f"(targets: wall <= {TARGET_WALL_RATIO}, peak <= {TARGET_MEMORY_RATIO})")
+    if len(runs) > 1:
+        print("\neach repeat (wall s / peak MB / CPU s):")
+        for i, each in enumerate(figures["each"], 1):
+            print(f"  repeat {i}: " + ", ".join(
+                f"{kind} {f['wall']:.1f} / {f['peak_mb']:.0f} / {f['cpu']:.1f}"
+                for kind, f in each.items()))
     print("\nper stage (wall s, from DVC's log):")
     for name, seconds in figures["stages"].items():
         print(f"  {name:10} {seconds:8.1f}")
