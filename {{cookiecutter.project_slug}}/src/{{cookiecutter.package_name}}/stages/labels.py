@@ -89,12 +89,14 @@ def main() -> None:
     target, id_col = schema["target"], schema["id_column"]
     frame, applied = load_corrected(settings, schema)
     sample = audit_sample(frame, target, cfg.max_rows, cfg.seed)
+    n_rows = len(frame)
+    del frame  # the audit reads the sample only: the full table is not held through the folds
     y = sample[target].to_numpy(dtype="int8")
     check_folds(y, cfg.cv_folds, target)
-    if len(sample) < len(frame):
+    if len(sample) < n_rows:
         log.info("auditing labels of a stratified sample of %d of the %d rows "
                  "(prepare.label_quality.max_rows %d): rows outside it are not audited",
-                 len(sample), len(frame), cfg.max_rows)
+                 len(sample), n_rows, cfg.max_rows)
     log.info("auditing labels of %d rows (%d-fold out-of-fold probabilities)",
              len(sample), cfg.cv_folds)
 
@@ -124,8 +126,8 @@ def main() -> None:
         y, suspects, conflicts=conflicts, corrections=applied, detection=detection
     )
     # what was audited: the suspects, conflicts and detection scores cover these rows only
-    report["audited"] = {"rows": len(sample), "of_rows": len(frame),
-                         "sampled": len(sample) < len(frame), "max_rows": cfg.max_rows}
+    report["audited"] = {"rows": len(sample), "of_rows": n_rows,
+                         "sampled": len(sample) < n_rows, "max_rows": cfg.max_rows}
     if schema.get("second_label"):
         second = sample[schema["second_label"]]
         known = second.notna()

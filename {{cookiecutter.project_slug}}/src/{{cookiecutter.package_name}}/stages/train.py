@@ -38,8 +38,10 @@ def main() -> None:
     schema = load_schema()
     root = project_root()
     X_train, y_train, _ = load_split("train", schema)
-    X_valid, y_valid, ids_valid = load_split("valid", schema)
-    X_test, y_test, ids_test = load_split("test", schema)
+    # valid and test are read after the fit, unless recalibration fits on valid: the fit, the
+    # stage's peak of memory, then holds the training rows only
+    recalibrated = settings.train.recalibration != "none"
+    valid = load_split("valid", schema) if recalibrated else None
 
     model_name = settings.model.name
     # Size-dependent settings made safe for these rows; the used values are the ones fitted and
@@ -52,9 +54,12 @@ def main() -> None:
                     **({"adapted": changes} if changes else {})}
     log.info("fitting %s on %d rows x %d features", model_name, len(X_train), X_train.shape[1])
     started = time.perf_counter()
-    model = fit_model(settings, model_cfg, schema, X_train, y_train, X_valid, y_valid)
+    model = fit_model(settings, model_cfg, schema, X_train, y_train,
+                      *(valid[:2] if valid is not None else (None, None)))
     fit_seconds = time.perf_counter() - started
     log.info("fitted in %.1f s", fit_seconds)
+    X_valid, y_valid, ids_valid = valid if valid is not None else load_split("valid", schema)
+    X_test, y_test, ids_test = load_split("test", schema)
 
     p_valid = positive_probability(model, X_valid)
     p_test = positive_probability(model, X_test)
