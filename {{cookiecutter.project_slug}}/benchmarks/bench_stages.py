@@ -18,6 +18,7 @@ runs in a fresh clone of the project's last commit (its own MLflow store), so no
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import resource
@@ -88,18 +89,10 @@ def first_repro(runs: int) -> dict[str, float] | None:
             "wall_max_s": max(w for w, _ in samples)}
 
 
-def wait_for_writer(project: Path, timeout: float = 60) -> None:
-    """Wait until the background run writer has written every record and let go of the lock."""
-    from filelock import FileLock
-
-    deadline = time.monotonic() + timeout
-    pending = project / ".mlflow-pending"
-    while time.monotonic() < deadline and any(p.is_dir() and (p / "record.json").exists()
-                                              for p in pending.glob("*")):
-        time.sleep(0.2)
-    if pending.is_dir():
-        with FileLock(str(pending / ".lock"), timeout=timeout):
-            pass
+def wait_for_writer(project: Path) -> None:
+    """The background run writer a stage started, done (``core/pending_runs.py``)."""
+    module = importlib.import_module(f"{package()}.core.pending_runs")
+    module.wait_until_written(project / module.FOLDER, timeout=60)
 
 
 def dvc() -> str:

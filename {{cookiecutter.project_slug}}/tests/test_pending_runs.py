@@ -9,7 +9,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -44,13 +43,8 @@ def client(store: Path) -> MlflowClient:
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
-def wait_until_written(store: Path, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while pending_runs.pending_records(store / pending_runs.FOLDER):
-        errors = store / pending_runs.FOLDER / pending_runs.ERRORS
-        assert not errors.exists(), errors.read_text()
-        assert time.monotonic() < deadline, "the background writer wrote nothing"
-        time.sleep(0.2)
+def wait_until_written(store: Path) -> None:
+    pending_runs.wait_until_written(store / pending_runs.FOLDER)
 
 
 def runs(store: Path) -> dict[str, Run]:

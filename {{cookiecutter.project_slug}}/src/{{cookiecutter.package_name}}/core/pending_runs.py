@@ -81,8 +81,6 @@ class RunRecord:
     reads the same whether its run is recorded here or written directly.
     """
 
-    run_id: str | None = None  # known only once written
-
     def __init__(self, header: dict[str, Any]):
         self.folder = pending_folder()
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -102,10 +100,6 @@ class RunRecord:
         """Record metrics (float values)."""
         self._data["metrics"].update({k: float(v) for k, v in metrics.items()})
 
-    def set_tags(self, tags: dict[str, str]) -> None:
-        """Record more tags for this run."""
-        self._data["tags"].update({k: str(v) for k, v in tags.items()})
-
     def link_tag(self, run_id: str, key: str) -> None:
         """Tag another run with this run's id once it exists (``evaluate_run_id`` on train)."""
         self._data["link_tags"].append([run_id, key])
@@ -120,8 +114,7 @@ class RunRecord:
 
     def log_dict(self, obj: Any, artifact_file: str) -> None:
         """Write an object as a JSON artifact."""
-        path = self._artifact(str(Path(artifact_file).parent)) / Path(artifact_file).name
-        path.write_text(json.dumps(obj, indent=2, default=str), encoding="utf-8")
+        self.log_text(json.dumps(obj, indent=2, default=str), artifact_file)
 
     def log_text(self, text: str, artifact_file: str) -> None:
         """Write a text artifact."""
@@ -159,11 +152,11 @@ def hand_over(watch: tuple[int, float] | None) -> None:
         watch: the (pid, start time) of the process whose life the writer outlives (the
             ``dvc`` process of this pipeline run), or None to exit once nothing is pending.
     """
-    from filelock import FileLock, Timeout
+    from filelock import Timeout
 
     folder = pending_folder()
     try:
-        with FileLock(str(folder / _LOCK), timeout=0):
+        with writer_lock(folder, timeout=0):
             pass
     except Timeout:
         return  # a writer is at work and will see the new record
@@ -192,6 +185,29 @@ def warn_if_stuck() -> None:
         log.warning("%d MLflow run(s) recorded by earlier stages are not in the store yet (%s); "
                     "see %s, and run `%s sync` to write them now.", len(stuck),
                     first[-1] if first else "unknown error", errors, PACKAGE)
+
+
+def wait_until_written(folder: Path | None = None, timeout: float = 120) -> None:
+    """Wait for the background writer: nothing pending, and the lock let go.
+
+    For benchmarks and tests, which check the path users rely on rather than write for it
+    (``sync`` writes in the foreground instead).
+
+    Raises:
+        RuntimeError: the writer failed (the text of ``errors.log``).
+        TimeoutError: records are still pending after ``timeout`` seconds.
+    """
+    folder = folder or pending_folder()
+    deadline = time.monotonic() + timeout
+    while pending_records(folder):
+        if (folder / ERRORS).exists():
+            raise RuntimeError(f"the run writer failed:\n{(folder / ERRORS).read_text()}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"MLflow runs still pending in {folder} after {timeout:.0f} s")
+        time.sleep(_POLL_S)
+    if folder.is_dir():
+        with writer_lock(folder, timeout=timeout):
+            pass
 
 
 # ---------------------------------------------------------------------------------------------

@@ -252,12 +252,6 @@ class DirectRun:
 
         mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
 
-    def set_tags(self, tags: dict[str, str]) -> None:
-        """Set more tags."""
-        import mlflow
-
-        mlflow.set_tags(tags)
-
     def link_tag(self, run_id: str, key: str) -> None:
         """Tag another run with this run's id."""
         from mlflow import MlflowClient
