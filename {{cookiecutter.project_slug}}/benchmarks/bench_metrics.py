@@ -302,38 +302,28 @@ def _print_table(figures: dict[str, Any], runs: list[dict[str, Any]]) -> None:
     def each(key: str, digits: int) -> str:
         return " / ".join(f"{run[key]:.{digits}f}" for run in runs)
 
+    def row(label: str, key: str, digits: int, target: str = "") -> tuple[str, str, str, str]:
+        return label, f"{figures[key + '_median']:.{digits}f}", target, each(key, digits)
+
     rows_label = f"{figures['rows']:,} rows x {figures['resamples']:,} resamples"
     print(f"evaluate_binary benchmark: {rows_label}, 2 sensitive attributes, 3 features")
     print(f"{figures['processes']} fresh processes, {figures['cpus']} CPUs, load average "
           f"{figures['load_average_before']} before, {figures['load_average_after']} after")
     lines = [
-        ("cold: first call in a process (s)", f"{figures['cold_seconds_median']:.3f}", "<= 1.5",
-         each("cold_seconds", 3)),
-        ("warm: later calls (s)", f"{figures['warm_seconds_median']:.3f}", "",
-         each("warm_seconds", 3)),
-        ("floor: argsort + linear passes (s)", f"{figures['floor_seconds_median']:.3f}", "",
-         each("floor_seconds", 3)),
-        ("cold / warm", f"{figures['cold_over_warm_median']:.2f}", "", each("cold_over_warm", 2)),
-        ("cold / floor", f"{figures['cold_over_floor_median']:.2f}", "",
-         each("cold_over_floor", 2)),
-        ("warm / floor", f"{figures['warm_over_floor_median']:.2f}", "",
-         each("warm_over_floor", 2)),
-        ("CPU s: cold", f"{figures['cold_cpu_seconds_median']:.3f}", "",
-         each("cold_cpu_seconds", 3)),
-        ("CPU s: warm", f"{figures['warm_cpu_seconds_median']:.3f}", "",
-         each("warm_cpu_seconds", 3)),
-        ("CPU s: floor", f"{figures['floor_cpu_seconds_median']:.3f}", "",
-         each("floor_cpu_seconds", 3)),
-        ("CPU: cold / warm", f"{figures['cold_over_warm_cpu_median']:.2f}", "",
-         each("cold_over_warm_cpu", 2)),
-        ("CPU: cold / floor", f"{figures['cold_over_floor_cpu_median']:.2f}", "",
-         each("cold_over_floor_cpu", 2)),
-        ("CPU: warm / floor", f"{figures['warm_over_floor_cpu_median']:.2f}", "",
-         each("warm_over_floor_cpu", 2)),
-        ("cold peak extra RSS (MB)", f"{figures['cold_peak_extra_mb_median']:.0f}", "<= 200",
-         each("cold_peak_extra_mb", 0)),
-        ("warm peak extra RSS (MB)", f"{figures['warm_peak_extra_mb_median']:.0f}", "",
-         each("warm_peak_extra_mb", 0)),
+        row("cold: first call in a process (s)", "cold_seconds", 3, "<= 1.5"),
+        row("warm: later calls (s)", "warm_seconds", 3),
+        row("floor: argsort + linear passes (s)", "floor_seconds", 3),
+        row("cold / warm", "cold_over_warm", 2),
+        row("cold / floor", "cold_over_floor", 2),
+        row("warm / floor", "warm_over_floor", 2),
+        row("CPU s: cold", "cold_cpu_seconds", 3),
+        row("CPU s: warm", "warm_cpu_seconds", 3),
+        row("CPU s: floor", "floor_cpu_seconds", 3),
+        row("CPU: cold / warm", "cold_over_warm_cpu", 2),
+        row("CPU: cold / floor", "cold_over_floor_cpu", 2),
+        row("CPU: warm / floor", "warm_over_floor_cpu", 2),
+        row("cold peak extra RSS (MB)", "cold_peak_extra_mb", 0, "<= 200"),
+        row("warm peak extra RSS (MB)", "warm_peak_extra_mb", 0),
         ("naive, scaled to the same size (s)", f"{figures['naive_seconds_scaled']:.1f}", "", ""),
         ("speed-up (naive / cold)", f"{figures['speedup_over_naive_cold']:.0f}x", ">= 100x", ""),
     ]
