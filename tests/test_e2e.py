@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -90,11 +91,61 @@ def test_model_is_logged_and_registered_with_an_alias(demo_project):
     assert decision["reasons"], "the gate must say why"
 
 
-def test_metrics_and_plots_are_declared(demo_project):
+def widest(text: str) -> int:
+    """The longest line of a terminal view."""
+    return max((len(line) for line in text.splitlines()), default=0)
+
+
+def declared_plots(project: Path) -> list[str]:
+    """The image files dvc.yaml's top-level plots declare (a folder: each PNG in it)."""
+    files = []
+    for entry in yaml.safe_load((project / "dvc.yaml").read_text())["plots"]:
+        path = project / (entry if isinstance(entry, str) else next(iter(entry)))
+        files += sorted(path.glob("*.png")) if path.is_dir() else [path]
+    return [str(f.relative_to(project)) for f in files]
+
+
+class PageLinks(HTMLParser):
+    """The images, scripts and stylesheets an HTML page loads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.images: list[str] = []
+        self.loads: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "img":
+            self.images.append(found.get("src") or "")
+        if tag in ("script", "link", "iframe") and (found.get("src") or found.get("href")):
+            self.loads.append(found.get("src") or found.get("href") or "")
+
+
+def test_metrics_show_reads_the_headline_in_100_columns(demo_project):
+    # given the first run's outputs, when DVC shows the metrics
     shown = run(["dvc", "metrics", "show"], demo_project).stdout
-    assert "reports/metrics/evaluate.json" in shown and "auc" in shown
-    run(["dvc", "plots", "show", "-o", "plots_html"], demo_project)
-    assert (demo_project / "plots_html" / "index.html").exists()
+    # then it reads evaluate's headline file alone, and the table fits 100 columns
+    assert "reports/metrics/headline.json" in shown and "auc_lo" in shown, shown
+    assert "reports/metrics/evaluate.json" not in shown
+    assert widest(shown) <= 100, shown
+
+
+def test_every_declared_plot_renders_offline(demo_project):
+    # given the first run's figures, when DVC renders the declared plots
+    run(["dvc", "plots", "show"], demo_project)
+    page = PageLinks()
+    page.feed((demo_project / "dvc_plots" / "index.html").read_text(encoding="utf-8"))
+    # then each declared figure is on the page, copied next to it
+    declared = declared_plots(demo_project)
+    assert len(declared) >= 4, declared   # ROC, precision-recall, calibration, history at least
+    for path in declared:
+        source = "static/workspace_" + path.replace("/", "_")
+        assert source in page.images, (path, page.images)
+        assert (demo_project / "dvc_plots" / source).stat().st_size > 0
+    # and nothing is loaded from the network (DVC's Vega plots load their scripts from a CDN)
+    assert not [url for url in page.loads if url.startswith(("http:", "https:", "//"))]
+    # and the page is ignored by git
+    assert "dvc_plots/" not in run(["git", "status", "--porcelain"], demo_project).stdout
 
 
 def test_second_repro_runs_nothing(demo_project):

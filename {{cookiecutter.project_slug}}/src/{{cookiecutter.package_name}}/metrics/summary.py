@@ -425,3 +425,22 @@ def headline(result: dict[str, Any]) -> dict[str, float]:
         flat["brier_diff_" + reference] = comparison["brier_difference"]["estimate"]
         flat["ap_diff_" + reference] = comparison["ap_difference"]["estimate"]
     return {key: float(value) for key, value in flat.items() if value is not None}
+
+
+# The numbers DVC shows (reports/metrics/headline.json): the AUC with its 95% interval, the
+# average precision and the charter's usual criteria; six columns, so that `dvc metrics show`
+# fits 100 characters (a seventh makes it 101).
+SHORT_HEADLINE = ("auc", "auc_lo", "auc_hi", "ap", "brier_skill", "cal_slope")
+
+
+def short_headline(flat: dict[str, float], digits: int = 4) -> dict[str, float]:
+    """The :data:`SHORT_HEADLINE` keys of :func:`headline`'s numbers, rounded to ``digits``.
+
+    Args:
+        flat: the dict returned by :func:`headline`.
+        digits: decimals kept (four: narrow columns, finer than any interval's width).
+
+    Returns:
+        The selected numbers, in :data:`SHORT_HEADLINE`'s order.
+    """
+    return {key: round(flat[key], digits) for key in SHORT_HEADLINE if key in flat}

@@ -10,7 +10,8 @@ and direct computations in the tests). Outputs, all in ``reports/evaluate/``:
 * ``report.md``: the readable report, starting with next actions; the comparisons with the
   baselines and the charter's criteria are worded by the deploy gate's rules (``judgement``,
   ``deploy.judge_on``, ``deploy.baselines``), so the report and the gate say the same;
-* ``reports/metrics/evaluate.json``: the headline numbers for ``dvc metrics diff``.
+* ``reports/metrics/evaluate.json``: the headline numbers, flat, each with its interval;
+* ``reports/metrics/headline.json``: six of them, the file ``dvc metrics show`` reads.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ..core.paths import (
     BASELINE_PREDICTIONS,
     CHARTER,
     EVALUATION,
+    HEADLINE_METRICS,
     LABEL_SUSPECTS,
     MODEL_INFO,
     MODEL_PREDICTIONS,
@@ -100,7 +102,7 @@ def main() -> None:
     """Evaluate, judge the charter, write the report and plots, log to MLflow."""
     from ..data.dataset import load_schema
     from ..decisions.advice import next_actions
-    from ..metrics.summary import evaluate_binary, headline
+    from ..metrics.summary import evaluate_binary, headline, short_headline
     from ..reporting.evaluation_report import render_report
     from ..reporting.figures import plot_curves, plot_groups
 
@@ -162,6 +164,7 @@ def main() -> None:
     metrics["criteria_total"] = float(len(evaluation["criteria"]))
     metrics["constant_predictions"] = float(finding["constant"])
     write_json(root / metrics_path("evaluate"), metrics)
+    write_json(root / HEADLINE_METRICS, short_headline(metrics))
     for criterion in evaluation["criteria"]:
         log.info("criterion %-40s %s", criterion["rule"], "met" if criterion["met"] else "NOT met")
 
