@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -146,6 +147,18 @@ def test_every_declared_plot_renders_offline(demo_project):
     assert not [url for url in page.loads if url.startswith(("http:", "https:", "//"))]
     # and the page is ignored by git
     assert "dvc_plots/" not in run(["git", "status", "--porcelain"], demo_project).stdout
+
+
+def test_summary_prints_one_screen_in_100_columns(demo_project):
+    # given the first run's outputs, when the project's summary command runs at 100 columns
+    shown = run([sys.executable, "-m", "demo_lifecycle", "summary", "--width", "100"],
+                demo_project).stdout
+    # then every line fits, and it gives the metrics, the gate, the monitoring, the next step
+    assert widest(shown) <= 100, shown
+    assert "AUC" in shown and "95% intervals" in shown
+    assert "Gate: PASSED" in shown or "Gate: FAILED" in shown
+    assert "Monitoring: " in shown and "has not run yet" not in shown
+    assert "Since the last commit" in shown and "Next: " in shown
 
 
 def test_second_repro_runs_nothing(demo_project):

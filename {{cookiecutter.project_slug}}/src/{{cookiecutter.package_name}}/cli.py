@@ -22,6 +22,7 @@ COMMANDS = {
     "promote": ("commands.promote", "promote a registered version to champion, through the gate"),
     "sync": ("commands.sync", "write the runs the stages recorded to MLflow now, and wait"),
     "repair": ("commands.repair", "redo a project's first steps (git, DVC config), idempotently"),
+    "summary": ("commands.summary", "one screen: metrics, gate, monitoring, changes, next command"),
 }
 
 
