@@ -1,5 +1,7 @@
 """Slice finding: an injected weak slice is found first; slice metrics are the subset's own."""
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -33,9 +35,9 @@ def test_injected_weak_slice_ranks_first():
     y, p, features = _data()
     # when slices are ranked by Brier gap x share
     slices = evaluate_binary(y, p, threshold=THRESHOLD, features=features, n_bootstrap=0)["slices"]
-    # then region=w is the top slice, with an AUC near 0.5 and a worse Brier than overall
+    # then region = w is the top slice, with an AUC near 0.5 and a worse Brier than overall
     top = slices["slices"][0]
-    assert top["slice"] == "region=w"
+    assert top["slice"] == "region = w"
     assert top["auc"]["lo"] < 0.5 < top["auc"]["hi"]
     assert top["brier"]["lo"] > slices["overall"]["brier"]
     assert top["score"] == pytest.approx(top["gap"] * top["share"])
@@ -63,8 +65,8 @@ def test_slice_metrics_equal_direct_subset_computation():
     # (4 regions besides "rare", 4 age bins, 3 plans, then their pairs; "rare" is too small)
     assert result["n_candidates"] == len(rows) == (4 + 4 + 3) + (4 * 4 + 4 * 3 + 4 * 3)
     for name, mask in (
-        ("region=s", features["region"] == "s"),
-        ("region=n & plan=2", (features["region"] == "n") & (features["plan"] == 2)),
+        ("region = s", features["region"] == "s"),
+        ("region = n & plan = 2", (features["region"] == "n") & (features["plan"] == 2)),
     ):
         row = rows[name]
         mask = mask.to_numpy()
@@ -85,7 +87,9 @@ def test_numeric_columns_are_cut_into_quartiles_and_small_slices_dropped():
     age_rows = [row for row in slices["slices"] if row["columns"] == ["age"]]
     # then age has four quantile bins of ~25% each (those ranked in the top 50)
     assert age_rows and all(abs(row["share"] - 0.25) < 0.01 for row in age_rows)
-    assert {row["conditions"]["age"][0] for row in age_rows} <= {"<", "[", ">"}
+    # labelled as people write intervals: age < a, a ≤ age < b, age ≥ c
+    pattern = r"age < [\d.]+|[\d.]+ ≤ age < [\d.]+|age ≥ [\d.]+"
+    assert all(re.fullmatch(pattern, row["conditions"]["age"]) for row in age_rows)
     # and the 20-row category is dropped under min_size=50 and counted
     assert not any("rare" in row["slice"] for row in slices["slices"])
     assert slices["n_too_small"] >= 1
@@ -96,3 +100,18 @@ def test_features_of_wrong_length_are_rejected():
     y, p, features = _data(seed=3)
     with pytest.raises(MetricsInputError, match="features"):
         evaluate_binary(y, p, threshold=THRESHOLD, features=features.iloc[:-5])
+
+
+def test_slice_labels_read_as_conditions():
+    # given a few-valued float column (integers stored as floats, with a gap) and a numeric one
+    y, p, features = _data(seed=4)
+    features["prior_admissions"] = features["plan"].astype(float)
+    features.loc[:99, "prior_admissions"] = np.nan
+    # when the slices are labelled
+    result = evaluate_binary(y, p, threshold=THRESHOLD, features=features, n_bootstrap=0)
+    labels = {row["slice"] for row in result["slices"]["slices"]}
+    single = {label for label in labels if " & " not in label}
+    # then integers read without ".0", conditions with spaces and ≥, missing values in words
+    assert not any(re.search(r"\.0(?!\d)|=>|>=", label) for label in labels)
+    assert {"prior_admissions = 1", "prior_admissions missing"} & single
+    assert any(re.fullmatch(r"age ≥ \d+(\.\d+)?", label) for label in single)

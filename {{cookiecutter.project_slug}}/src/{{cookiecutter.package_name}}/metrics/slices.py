@@ -29,13 +29,21 @@ from .sorting import SortedScores
 from .table import ScoreBins, label_bin_cells, stratified_counts
 
 RANK_METRICS = ("brier", "error_rate", "auc")
-MISSING_LEVEL = "(missing)"
 OTHER_LEVEL = "(other)"
 
 
 def _format(value: float) -> str:
-    """Short, readable number for slice labels."""
-    return f"{value:.4g}"
+    """Short, readable number for slice labels: integers without ``.0``, no exponents."""
+    if float(value).is_integer():
+        return str(int(value))
+    return f"{value:.0f}" if abs(value) >= 1_000 else f"{value:.4g}"
+
+
+def _level(value: Any) -> str:
+    """A category as people write it: ``2`` for the float 2.0 of a column with gaps."""
+    if isinstance(value, (float, np.floating)) and not isinstance(value, bool):
+        return _format(float(value))
+    return str(value)
 
 
 def _has_many_values(series: Any, limit: int) -> bool:
@@ -47,9 +55,13 @@ def _has_many_values(series: Any, limit: int) -> bool:
 
 
 def encode_column(
-    values: Any, *, n_quantiles: int = 4, max_levels: int = 20, max_numeric_levels: int = 10
+    values: Any, *, n_quantiles: int = 4, max_levels: int = 20, max_numeric_levels: int = 10,
+    name: str | None = None,
 ) -> tuple[np.ndarray, list[str]]:
     """Level codes and level labels of one feature column.
+
+    Labels are conditions as people read them: ``age < 40``, ``40 ≤ age < 55``, ``age ≥ 73``,
+    ``prior_admissions = 2``, ``region = (other)``, ``age missing``.
 
     Args:
         values: a pandas Series.
@@ -57,11 +69,13 @@ def encode_column(
         max_levels: most frequent categories kept; the others pool into ``"(other)"``.
         max_numeric_levels: a numeric column with at most this many distinct values is
             treated as categorical.
+        name: the column's name in the labels (default: the Series' name).
 
     Returns:
         ``(codes, labels)`` with codes in ``0..len(labels)-1``.
     """
     series = pd.Series(values)
+    column = name if name is not None else "value" if series.name is None else str(series.name)
     numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
     if numeric and _has_many_values(series, max_numeric_levels):
         data = series.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -73,28 +87,28 @@ def encode_column(
         labels = []
         for low, high in zip(bounds[:-1], bounds[1:], strict=True):
             if low is None:
-                labels.append(f"< {_format(high)}" if high is not None else "all")
+                labels.append(f"{column} < {_format(high)}" if high is not None else "all")
             elif high is None:
-                labels.append(f">= {_format(low)}")
+                labels.append(f"{column} ≥ {_format(low)}")
             else:
-                labels.append(f"[{_format(low)}, {_format(high)})")
+                labels.append(f"{_format(low)} ≤ {column} < {_format(high)}")
         if not finite.all():
             codes[~finite] = len(labels)
-            labels.append(MISSING_LEVEL)
+            labels.append(f"{column} missing")
         return codes, labels
     codes, uniques = pd.factorize(series, sort=False)
     codes = np.asarray(codes, dtype=np.int64)
-    labels = [str(value) for value in uniques]
+    labels = [f"{column} = {_level(value)}" for value in uniques]
     if len(labels) > max_levels:
         frequency = np.bincount(codes[codes >= 0], minlength=len(labels))
         keep = np.argsort(-frequency, kind="stable")[:max_levels]
         remap = np.full(len(labels), max_levels, dtype=np.int64)
         remap[keep] = np.arange(max_levels)
-        labels = [labels[index] for index in keep] + [OTHER_LEVEL]
+        labels = [labels[index] for index in keep] + [f"{column} = {OTHER_LEVEL}"]
         codes = np.where(codes >= 0, remap[np.maximum(codes, 0)], -1)
     if (codes < 0).any():
         codes = np.where(codes < 0, len(labels), codes)
-        labels.append(MISSING_LEVEL)
+        labels.append(f"{column} missing")
     return codes, labels
 
 
@@ -154,7 +168,7 @@ def slice_report(
     encoded = {}
     for column, name in zip(features.columns, columns, strict=True):
         codes, labels = encode_column(
-            features[column], n_quantiles=n_quantiles, max_levels=max_levels
+            features[column], n_quantiles=n_quantiles, max_levels=max_levels, name=name
         )
         encoded[name] = (codes[scores.order].astype(np.int32), labels)
     families: list[tuple[str, ...]] = [(name,) for name in columns]
@@ -260,7 +274,7 @@ def _slice_rows(
         has_both = 0 < n_pos[index] < n[index]
         rows.append(
             {
-                "slice": " & ".join(f"{key}={value}" for key, value in condition.items()),
+                "slice": " & ".join(condition.values()),
                 "conditions": condition,
                 "columns": list(family),
                 "n": int(n[index]),

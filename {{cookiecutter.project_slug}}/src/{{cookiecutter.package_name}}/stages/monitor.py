@@ -61,7 +61,8 @@ def main(argv: list[str] | None = None) -> None:
     with stage_run("monitor", settings, groups=("monitor",),
                    extra_tags={"monitor.verdict": verdict, "monitor.batch": name}) as run:
         run.log_metrics({k: float(v) for k, v in metrics.items()
-                         if isinstance(v, int | float) and v is not None})
+                         if isinstance(v, int | float) and v is not None}, to_parent=True)
+        run.tag_parent({"monitor.verdict": verdict})
         run.log_artifacts(out, "monitor")
 
 
@@ -94,10 +95,10 @@ def _judge(batch_file: Path | None, figure: HistoryFigure) -> tuple[
 
     out = root / OUT_DIR
     write_json(out / "monitoring.json", result)
-    write_text(out / "report.md", render_report(result))
+    write_text(out / "report.md", render_report(result, settings.monitor.thresholds))
     append_history(root / HISTORY, name, summary_row(
         result["drift"], result["performance"], result["verdict"]))
-    figure.draw(root / HISTORY, out / "history.png")
+    figure.draw(root / HISTORY, out / "history.png", settings.monitor.thresholds.model_dump())
     summary = result["drift"]["summary"]
     metrics = {"verdict": verdict, "n_drift_features": summary["n_drift"],
                "max_psi": summary["max_psi"], "prediction_psi": summary["prediction_psi"],
