@@ -9,6 +9,7 @@ runs ``git init`` and makes the first commit (DVC experiments need one). The pro
 
 from __future__ import annotations
 
+import posixpath
 import shutil
 import subprocess
 import sys
@@ -21,6 +22,10 @@ INIT_GIT = "{{ cookiecutter.init_git }}" == "yes"
 # before rendering too); the pre-generation hook refuses line breaks and control characters.
 OWNER = "{{ cookiecutter.author_name | replace('\\', '\\\\') | replace('\x22', '\\\x22') }}"
 EMAIL = "{{ cookiecutter.author_email }}"  # checked as name@domain.tld by the pre-gen hook
+OWN_FILE = "{{ cookiecutter.own_file_path | replace('\\', '\\\\') | replace('\x22', '\\\x22') }}"
+OWN_DATA = "{{ cookiecutter.example_data }}" == "own_file"
+SERVER = "{{ cookiecutter.mlflow_tracking }}" == "server"
+SERVER_URL = "{{ cookiecutter.mlflow_server_url }}"  # the pre-gen hook admits no quote in a URL
 
 REMOVE_WHEN_OFF = {
     "{{ cookiecutter.ci_workflow }}": [".github"],
@@ -72,13 +77,33 @@ def initialise() -> str:
     return "git initialised (branch main) with a first commit."
 
 
+def before_first_run() -> str:
+    """What only the user can do before the first run: their file, their server."""
+    lines = ""
+    if OWN_DATA:  # the path as the pre-generation hook checked it and conf/data/ holds it
+        path = posixpath.normpath(OWN_FILE.strip().replace("\\", "/"))
+        lines += f"  cp <your table> '{path}'   # conf/data/own_file.yaml reads it there\n"
+    if SERVER:
+        lines += f"  # start the MLflow server at {SERVER_URL} (conf/mlflow/server.yaml)\n"
+    return lines
+
+
 def next_steps() -> str:
-    """The commands that take a fresh checkout to its first results."""
+    """What was done and the commands that take the project to its first results.
+
+    The same route as the project README's Quick start (and its ``make setup`` / ``make repro``):
+    nothing else needs initialising, the first ``dvc repro`` composes ``params.yaml``.
+    """
     return (
-        f"\nProject ready in {ROOT}\n  {initialise()}\nNext:\n"
+        f"\nProject ready in {ROOT}\n"
+        f"  {initialise()}\n"
+        "  DVC's configuration ships in .dvc/ (nothing to initialise); params.yaml is written\n"
+        "  by the first `dvc repro`.\n"
+        "Next (README.md, Quick start):\n"
         f"  cd {ROOT.name}\n"
-        "  python -m venv .venv && . .venv/bin/activate && pip install -e '.[dev]'\n"
-        "  dvc repro            # the whole lifecycle; see README.md\n"
+        f"{before_first_run()}"
+        "  uv venv && . .venv/bin/activate && uv pip install -e '.[dev]'   # or: make setup\n"
+        "  dvc repro      # the whole lifecycle; README.md: a faster first look, the reports\n"
     )
 
 

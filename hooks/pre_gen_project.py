@@ -116,12 +116,13 @@ def own_file_path_problem(path: str) -> str | None:
     norm = normalised_path(path)
     if not path.strip() or not norm.lower().endswith(TABLE_SUFFIXES):
         return (f"{path!r} must name a .csv, .csv.gz, .parquet or .pq file "
-                f"(relative to the project, {example}).")
+                f"(a path inside the new project's folder, {example}).")
     if norm.startswith("/") or ROOTED.match(norm):
-        return f"{path!r} is absolute; give a path relative to the project ({example})."
+        return (f"{path!r} is absolute; give a path inside the new project's folder "
+                f"({example}).")
     if norm == ".." or norm.startswith("../"):
-        return (f"{path!r} lies outside the project; copy the file into it "
-                f"({example}) and give that path.")
+        return (f"{path!r} lies outside the project; give the path inside the new project's "
+                f"folder ({example}) and copy the file there after baking.")
     if norm.lower().startswith(STAGE_OUTPUTS):
         return (f"{path!r} (that is {norm!r}) lies in a folder the pipeline rewrites (DVC "
                 "deletes a stage's outputs before running it); put it under data/external/.")

@@ -269,3 +269,54 @@ def test_unrenderable_command_line_answer_stops_before_anything_is_written(tmp_p
     assert done.returncode != 0
     assert "Unable to render variable 'description'" in done.stdout + done.stderr
     assert list(out.iterdir()) == []
+
+
+def test_closing_message_says_what_was_done_and_the_readme_route_next(tmp_path):
+    # given the default answers (git initialised)
+    out = tmp_path / "out"
+    out.mkdir()
+    # when baked
+    done = bake_cli({}, out)
+    # then the hook says what it did, claims nothing is left to initialise, and gives the same
+    # install command and first run as the project README's Quick start
+    assert done.returncode == 0, done.stderr
+    message = done.stdout
+    assert "git initialised (branch main) with a first commit." in message
+    assert "not initialised" not in message and "cp <your table>" not in message
+    readme = (out / "readmission-risk" / "README.md").read_text(encoding="utf-8")
+    quick_start = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    for command in ("uv venv", "uv pip install -e '.[dev]'", "make setup", "dvc repro"):
+        assert command in message, message
+        assert command.replace("'", '"') in quick_start, command
+
+
+def test_closing_message_names_what_only_the_user_can_do_first(tmp_path):
+    # given the user's own file and a tracking server, without git
+    out = tmp_path / "out"
+    out.mkdir()
+    answers = {"example_data": "own_file", "own_file_path": "./data\\external/x/../my file.csv",
+               "mlflow_tracking": "server", "mlflow_server_url": "http://mlflow.internal:5000",
+               "init_git": "no"}
+    # when baked
+    done = bake_cli(answers, out)
+    # then the message says git was not initialised, where to copy the table (the path the data
+    # config reads) and which server must be running
+    assert done.returncode == 0, done.stderr
+    assert "git was not initialised (init_git=no)" in done.stdout
+    assert "cp <your table> 'data/external/my file.csv'" in done.stdout
+    config = yaml.safe_load((out / "readmission-risk" / "conf" / "data" / "own_file.yaml")
+                            .read_text(encoding="utf-8"))
+    assert config["path"] == "data/external/my file.csv"
+    assert "MLflow server at http://mlflow.internal:5000" in done.stdout
+
+
+def test_questions_that_depend_on_an_earlier_answer_say_when_they_apply():
+    # given the questions' texts (cookiecutter 2.x cannot skip a question conditionally)
+    prompts = json.loads((TEMPLATE / "cookiecutter.json").read_text(encoding="utf-8"))
+    prompts = prompts["__prompts__"]
+    # then each conditional one starts by saying when it applies and that Enter skips it
+    for field, choice in (("own_file_path", "own_file"), ("own_file_target", "own_file"),
+                          ("mlflow_server_url", "server")):
+        assert prompts[field].startswith(f"Only if you chose {choice}, else press Enter"), field
+    # and the path question speaks of the project to be created, not of one that exists
+    assert "new project" in prompts["own_file_path"]
