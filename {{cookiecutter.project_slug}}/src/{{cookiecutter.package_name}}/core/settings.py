@@ -456,6 +456,16 @@ class MlflowSettings(Section):
 
 
 # ---------------------------------------------------------------------------------------------
+# preset: the full run or a quick first look (its overrides are checked in their own groups)
+
+
+class PresetSettings(Section):
+    """``conf/preset/<name>.yaml``: which preset the run used (``default`` or ``fast``)."""
+
+    name: str = Field(min_length=1)
+
+
+# ---------------------------------------------------------------------------------------------
 # everything
 
 
@@ -472,6 +482,7 @@ class Settings(Section):
     serve: ServeSettings
     monitor: MonitorSettings
     mlflow: MlflowSettings
+    preset: PresetSettings
 
 
 GROUPS = tuple(Settings.model_fields)
