@@ -98,7 +98,12 @@ def test_bake_produces_exactly_the_expected_files(bake, answers):
     package = answers.get("package_name") or project.name.replace("-", "_")
     # then the files are exactly the expected ones, fully rendered
     assert baked_files(project) == expected_files(answers, package)
-    assert template_leftovers(project) == []
+    # (the HTML report's Jinja2 templates are copied as they are: _copy_without_render)
+    report_templates = f"src/{package}/reporting/templates/"
+    assert [f for f in template_leftovers(project) if not f.startswith(report_templates)] == []
+    source = TEMPLATE / "{{cookiecutter.project_slug}}/src/{{cookiecutter.package_name}}"
+    for path in (source / "reporting/templates").iterdir():
+        assert (project / report_templates / path.name).read_bytes() == path.read_bytes(), path
     # and DVC is configured with Hydra composition (without git: no_scm), git initialised
     # with a first commit if asked
     dvc_config = (project / ".dvc" / "config").read_text()
