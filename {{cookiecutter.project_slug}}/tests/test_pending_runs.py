@@ -16,6 +16,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Run
 
 from {{ cookiecutter.package_name }}.core import pending_runs
+from {{ cookiecutter.package_name }}.core.config import flatten
 from {{ cookiecutter.package_name }}.core.settings import MlflowSettings
 from {{ cookiecutter.package_name }}.core.tracking import direct_stage_run, stage_run
 
@@ -72,7 +73,8 @@ def test_a_recorded_run_reaches_the_store_complete_under_its_parent(store, local
     found = runs(store)
     child = found["define"]
     assert child.info.status == "FINISHED" and child.info.end_time >= child.info.start_time
-    assert child.data.metrics == {"auc": 0.8}
+    # named after the stage that logged them: MLflow's charts then group them by stage
+    assert child.data.metrics == {"define/auc": 0.8}
     assert child.data.params["project.name"] == local_settings.project.name
     assert child.data.tags["data.rows"] == "150" and child.data.tags["pipeline.stage"] == "define"
     parent = found[next(n for n in found if n.startswith("pipeline-"))]
@@ -84,6 +86,54 @@ def test_a_recorded_run_reaches_the_store_complete_under_its_parent(store, local
     assert json.loads((artifacts / "charter.json").read_text()) == {"criteria": 4}
     assert (artifacts / "notes/hello.md").read_text(encoding="utf-8") == "hello"
     assert not pending_runs.pending_records(store / pending_runs.FOLDER)
+
+
+def test_the_parent_carries_the_pipeline_params_tags_and_headline_metrics(store,
+                                                                        local_settings):
+    # given a light stage that logs its headline to the parent, then a direct one that does too
+    with stage_run("evaluate", local_settings, groups=("evaluate",)) as run:
+        run.log_metrics({"auc": 0.8, "auc_lo": 0.7, "auc_hi": 0.9}, to_parent=True)
+        run.log_metrics({"n": 1000.0})
+    with direct_stage_run("deploy", local_settings, groups=()) as direct:
+        direct.log_metrics({"passed": 1}, to_parent=True)
+        direct.tag_parent({"gate": "passed"})
+    wait_until_written(store)
+    found = runs(store)
+    parent = found[next(n for n in found if n.startswith("pipeline-"))]
+    # then the parent holds the headline metrics under the children's names, and only those
+    assert parent.data.metrics == {"evaluate/auc": 0.8, "evaluate/auc_lo": 0.7,
+                                   "evaluate/auc_hi": 0.9, "deploy/passed": 1.0}
+    assert found["evaluate"].data.metrics["evaluate/n"] == 1000.0
+    # and every composed parameter, flattened with dotted keys, within MLflow's limit
+    params = parent.data.params
+    assert params["model.name"] == local_settings.model.name
+    assert params["evaluate.n_bootstrap"] == str(local_settings.evaluate.n_bootstrap)
+    composed = flatten(local_settings.model_dump(mode="json", exclude_unset=True))
+    assert set(params) == set(composed)
+    assert all(len(v) <= 6000 for v in params.values())
+    # and its own tags: the pipeline's, not those of the stage that created it
+    tags = parent.data.tags
+    assert tags["gate"] == "passed" and tags["pipeline.stage"] == "pipeline"
+    assert "dvc.stage" not in tags and tags["pipeline"].endswith("(outside DVC)")
+    assert tags["dvc.experiment"] == "workspace" and tags["git.commit"]
+
+
+def test_a_child_run_spans_its_stage_process(store, local_settings):
+    # given a stage process that works for a while before its run opens (train, deploy: direct)
+    import psutil
+
+    started = int(psutil.Process().create_time() * 1000)
+    with stage_run("define", local_settings, groups=()):
+        pass
+    with direct_stage_run("train", local_settings, groups=()):
+        pass
+    wait_until_written(store)
+    # then both runs start when the process started, not when logging began
+    found = runs(store)
+    for name in ("define", "train"):
+        info = found[name].info
+        assert info.start_time == started, name
+        assert info.end_time >= info.start_time
 
 
 def test_a_failing_stage_records_a_failed_run_and_keeps_its_error(store, local_settings):
@@ -182,5 +232,5 @@ def test_sync_returns_once_every_recorded_run_is_in_the_store(tmp_path, monkeypa
     assert experiment is not None
     found = c.search_runs([experiment.experiment_id], filter_string="tags.`pipeline.stage` = "
                           "'define'")
-    assert [r.data.metrics for r in found] == [{"criteria": 4.0}]
+    assert [r.data.metrics for r in found] == [{"define/criteria": 4.0}]
     assert "run(s) written to the MLflow store" in capsys.readouterr().out

@@ -88,17 +88,29 @@ class RunRecord:
         self._name = f"{stamp}-{header['tags'].get('pipeline.stage', 'run')}-{uuid.uuid4().hex[:8]}"
         self._tmp = self.folder / f"{_TMP}{self._name}"
         self._tmp.mkdir()
+        self._stage = header["tags"].get("pipeline.stage", "run")
         self._data: dict[str, Any] = {**header, "metrics": {}, "link_tags": [],
-                                      "start_ms": _process_start_ms()}
+                                      "parent_metrics": {}, "parent_set_tags": {},
+                                      "start_ms": process_start_ms()}
 
     def _artifact(self, artifact_path: str | None) -> Path:
         target = self._tmp / ARTIFACTS / (artifact_path or "")
         target.mkdir(parents=True, exist_ok=True)
         return target
 
-    def log_metrics(self, metrics: dict[str, float]) -> None:
-        """Record metrics (float values)."""
-        self._data["metrics"].update({k: float(v) for k, v in metrics.items()})
+    def log_metrics(self, metrics: dict[str, float], *, to_parent: bool = False) -> None:
+        """Record metrics as ``<stage>/<name>`` (floats); for the parent run too with
+        ``to_parent`` (the pipeline's headline numbers)."""
+        from .tracking import metric_key
+
+        named = {metric_key(self._stage, k): float(v) for k, v in metrics.items()}
+        self._data["metrics"].update(named)
+        if to_parent:
+            self._data["parent_metrics"].update(named)
+
+    def tag_parent(self, tags: dict[str, str]) -> None:
+        """Tag the parent run (the headline verdicts: ``gate``, ``monitor.verdict``)."""
+        self._data["parent_set_tags"].update(tags)
 
     def link_tag(self, run_id: str, key: str) -> None:
         """Tag another run with this run's id once it exists (``evaluate_run_id`` on train)."""
@@ -131,7 +143,7 @@ class RunRecord:
         return final
 
 
-def _process_start_ms() -> int:
+def process_start_ms() -> int:
     """When this process started: the run then spans the stage's work, not only its logging."""
     import psutil
 
@@ -236,7 +248,7 @@ def _write_one(record: Path) -> None:
     from mlflow import MlflowClient
     from mlflow.entities import Metric, Param
 
-    from .tracking import parent_run
+    from .tracking import log_to_parent, parent_run
 
     data = json.loads((record / RECORD).read_text(encoding="utf-8"))
     client = MlflowClient(tracking_uri=data["tracking_uri"], registry_uri=data["tracking_uri"])
@@ -244,8 +256,7 @@ def _write_one(record: Path) -> None:
     experiment_id = (experiment.experiment_id if experiment is not None else
                      client.create_experiment(data["experiment"],
                                               artifact_location=data["artifact_location"]))
-    parent_id = parent_run(client, experiment_id, data["pipeline_key"], data["parent_tags"],
-                           data["parent_name"], data["start_ms"])
+    parent_id = parent_run(client, experiment_id, data, data["start_ms"])
     run = client.create_run(
         experiment_id, start_time=data["start_ms"], run_name=data["run_name"],
         tags={**data["tags"], "mlflow.parentRunId": parent_id},
@@ -262,6 +273,8 @@ def _write_one(record: Path) -> None:
         client.log_artifacts(run_id, str(artifacts))
     for other, key in data["link_tags"]:
         client.set_tag(other, key, run_id)
+    log_to_parent(client, parent_id, data.get("parent_metrics", {}),
+                  data.get("parent_set_tags", {}), stamp)
     client.set_terminated(run_id, data["status"], end_time=stamp)
     # the parent's end follows its last stage: the runs UI then shows a real duration
     client.set_terminated(parent_id, "FINISHED", end_time=stamp)

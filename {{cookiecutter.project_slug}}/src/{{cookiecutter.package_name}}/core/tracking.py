@@ -11,6 +11,16 @@
 * A stage that does not use MLflow for its work does not import it: its run is recorded on disk
   and written by a background writer, once per pipeline run (``pending_runs``). ``train`` and
   ``deploy`` write directly.
+* The parent run is the one to compare pipeline runs by: its own tags (``pipeline``: the command,
+  ``git.commit``, ``dvc.experiment``), every parameter of ``params.yaml`` flattened with dotted
+  keys (``model.params.max_depth``), and the headline metrics that ``evaluate``, ``deploy`` and
+  ``monitor`` log to it besides their own run (``log_metrics(..., to_parent=True)``).
+* Metric names are ``<stage>/<name>`` (``evaluate/auc``, ``evaluate/auc_lo``,
+  ``evaluate/auc_hi``, ``deploy/passed``): MLflow's charts put the metrics of one prefix (all
+  before the last ``/``) in one section, named after it, and order them by name, so an estimate
+  and its interval's bounds sit side by side. The stage's name is added to a name without ``/``.
+* A child run spans its stage's process, from its start to the run's end: the runs table then
+  shows the stage's real duration, not only the time spent logging.
 * ``MLFLOW_RUN_ID`` is never exported; it would hijack ``start_run``.
 """
 
@@ -39,6 +49,18 @@ log = logging.getLogger(__name__)
 
 PIPELINE_KEY_TAG = "pipeline.key"
 STAGE_TAG = "pipeline.stage"
+PIPELINE_TAG = "pipeline"  # the parent's: the command that ran the stages (`dvc repro`, ...)
+PARAM_LIMIT = 6000  # characters of a parameter's value MLflow stores (MAX_PARAM_VAL_LENGTH)
+
+
+def metric_key(stage: str, name: str) -> str:
+    """``<stage>/<name>``: the section MLflow's charts show the metric in (see the module doc).
+
+    Args:
+        stage: the stage that computed it.
+        name: the metric's own name; one with a ``/`` already is kept as it is.
+    """
+    return name if "/" in name else f"{stage}/{name}"
 
 
 def tracking_uri(cfg: MlflowSettings) -> str:
@@ -183,23 +205,53 @@ def _dvc_process() -> Any:
     return None
 
 
-def pipeline_key() -> str:
+def pipeline_key(dvc: Any = None) -> str:
     """Identify the pipeline run this stage belongs to.
 
     The DVC experiment name when DVC runs an experiment; otherwise the pid and start time of the
     nearest ``dvc`` ancestor process (one ``dvc repro`` invocation); otherwise this process alone.
+
+    Args:
+        dvc: the ``dvc`` ancestor process when the caller has looked it up already.
     """
     if os.environ.get("DVC_EXP_NAME"):
         # names are unique per baseline commit only
         baseline = os.environ.get("DVC_EXP_BASELINE_REV", "")[:12]
         return f"exp:{baseline}:{os.environ['DVC_EXP_NAME']}"
-    dvc = _dvc_process()
+    dvc = dvc if dvc is not None else _dvc_process()
     if dvc is not None:
         return f"dvc:{dvc.pid}:{int(dvc.create_time())}"
     import psutil
 
     process = psutil.Process()
     return f"proc:{process.pid}:{int(process.create_time())}"
+
+
+def pipeline_command(dvc: Any, stage: str) -> str:
+    """What ran this pipeline run, for the parent's ``pipeline`` tag: ``dvc repro``, ...
+
+    Args:
+        dvc: the ``dvc`` ancestor process, or None.
+        stage: this stage, named when it runs outside DVC.
+    """
+    if os.environ.get("DVC_EXP_NAME"):
+        return "dvc exp run"
+    if dvc is None:
+        return f"{PACKAGE} {stage} (outside DVC)"
+    try:
+        words = dvc.cmdline()
+    except Exception:  # noqa: BLE001 - a process gone or hidden: the command is then unknown
+        return "dvc"
+    start = next((i for i, w in enumerate(words) if os.path.basename(w) == "dvc"), None)
+    if start is None:
+        return "dvc"
+    # the sub-command's words (`repro`, `exp run`), not its options or targets
+    command = ["dvc"]
+    for word in words[start + 1:start + 3]:
+        if word.startswith("-") or (len(command) > 1 and command[1] != "exp"):
+            break
+        command.append(word)
+    return " ".join(command)
 
 
 def git_commit() -> str:
@@ -213,28 +265,51 @@ def git_commit() -> str:
         return "unknown"
 
 
-def parent_run(client: Any, experiment_id: str, key: str, tags: dict[str, str], name: str,
+def parent_run(client: Any, experiment_id: str, header: dict[str, Any],
                start_ms: int | None = None) -> str:
-    """Find the parent run of pipeline run ``key``, or create it; the caller holds the lock.
+    """Find the parent run of this pipeline run, or create it; the caller holds the lock.
 
     Args:
         client: an ``MlflowClient`` on the store.
         experiment_id: the project's experiment.
-        key: the pipeline key (:func:`pipeline_key`).
-        tags: the parent's tags when it is created.
-        name: the parent's run name when it is created.
+        header: the stage's header (:func:`_header`): the pipeline key, and the parent's name,
+            tags and parameters, used when it is created.
         start_ms: its start time when it is created (default now).
     """
+    from mlflow.entities import Param
+
+    key = header["pipeline_key"]
     found = client.search_runs(
         [experiment_id], filter_string=f"tags.`{PIPELINE_KEY_TAG}` = '{key}'", max_results=1
     )
     if found:
         return str(found[0].info.run_id)
     run = client.create_run(
-        experiment_id, start_time=start_ms, run_name=name,
-        tags={**tags, PIPELINE_KEY_TAG: key, STAGE_TAG: "pipeline"},
+        experiment_id, start_time=start_ms, run_name=header["parent_name"],
+        tags={**header["parent_tags"], PIPELINE_KEY_TAG: key, STAGE_TAG: "pipeline"},
     )
+    # once, at creation: a parameter's value cannot change (MLflow sends 100 per request)
+    client.log_batch(run.info.run_id,
+                     params=[Param(k, v) for k, v in header["parent_params"].items()])
     return str(run.info.run_id)
+
+
+def log_to_parent(client: Any, parent_id: str, metrics: dict[str, float],
+                  tags: dict[str, str], stamp_ms: int) -> None:
+    """Log a stage's headline metrics and tags on the parent run too.
+
+    Args:
+        client: an ``MlflowClient`` on the store.
+        parent_id: the parent run.
+        metrics: metrics under their final names (:func:`metric_key`).
+        tags: tags, e.g. ``monitor.verdict``.
+        stamp_ms: the metrics' timestamp.
+    """
+    from mlflow.entities import Metric, RunTag
+
+    if metrics or tags:
+        client.log_batch(parent_id, metrics=[Metric(k, v, stamp_ms, 0) for k, v in metrics.items()],
+                         tags=[RunTag(k, v) for k, v in tags.items()])
 
 
 class DirectRun:
@@ -243,14 +318,26 @@ class DirectRun:
     Same methods as :class:`~.pending_runs.RunRecord`, so stages read alike.
     """
 
-    def __init__(self, run: ActiveRun):
+    def __init__(self, run: ActiveRun, stage: str, parent_id: str):
         self.run_id: str = run.info.run_id
+        self._stage = stage
+        self._parent_id = parent_id
 
-    def log_metrics(self, metrics: dict[str, float]) -> None:
-        """Log metrics."""
+    def log_metrics(self, metrics: dict[str, float], *, to_parent: bool = False) -> None:
+        """Log metrics as ``<stage>/<name>``; on the parent run too with ``to_parent``."""
         import mlflow
+        from mlflow import MlflowClient
 
-        mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
+        named = {metric_key(self._stage, k): float(v) for k, v in metrics.items()}
+        mlflow.log_metrics(named)
+        if to_parent:
+            log_to_parent(MlflowClient(), self._parent_id, named, {}, int(time.time() * 1000))
+
+    def tag_parent(self, tags: dict[str, str]) -> None:
+        """Tag the parent run (the headline verdicts: ``gate``, ``monitor.verdict``)."""
+        from mlflow import MlflowClient
+
+        log_to_parent(MlflowClient(), self._parent_id, {}, tags, 0)
 
     def link_tag(self, run_id: str, key: str) -> None:
         """Tag another run with this run's id."""
@@ -289,21 +376,32 @@ def _header(stage: str, settings: Settings, run_name: str | None,
     """Everything a stage's run says about itself: names, tags, parameters, its pipeline run."""
     cfg = settings.mlflow
     check_store(cfg)
+    dvc = _dvc_process()
     base_tags = {
         "git.commit": git_commit(),
         "dvc.experiment": os.environ.get("DVC_EXP_NAME", "workspace"),
-        "dvc.stage": os.environ.get("DVC_STAGE", stage),
     }
-    params = {**settings.model_dump(mode="json", exclude_unset=True), **(logged_params or {})}
+    composed = settings.model_dump(mode="json", exclude_unset=True)
+    params = {**composed, **(logged_params or {})}
     logged = params if groups is None else {g: params[g] for g in groups if g in params}
     return {
         "tracking_uri": tracking_uri(cfg), "experiment": cfg.experiment_name,
-        "artifact_location": artifact_location(cfg), "pipeline_key": pipeline_key(),
+        "artifact_location": artifact_location(cfg), "pipeline_key": pipeline_key(dvc),
+        "dvc_process": [dvc.pid, dvc.create_time()] if dvc is not None else None,
         "parent_name": os.environ.get("DVC_EXP_NAME") or time.strftime("pipeline-%Y%m%d-%H%M%S"),
-        "parent_tags": base_tags, "run_name": run_name or stage,
-        "tags": {**base_tags, STAGE_TAG: stage, **(extra_tags or {})},
-        "params": {k: str(v)[:6000] for k, v in flatten(logged).items()},
+        # the parent's own tags: the pipeline run's, not the stage's that happens to create it
+        "parent_tags": {**base_tags, PIPELINE_TAG: pipeline_command(dvc, stage)},
+        "parent_params": _param_values(composed),
+        "run_name": run_name or stage,
+        "tags": {**base_tags, "dvc.stage": os.environ.get("DVC_STAGE", stage), STAGE_TAG: stage,
+                 **(extra_tags or {})},
+        "params": _param_values(logged),
     }
+
+
+def _param_values(params: dict[str, Any]) -> dict[str, str]:
+    """Nested parameters flattened (dotted keys), each value within MLflow's limit."""
+    return {k: str(v)[:PARAM_LIMIT] for k, v in flatten(params).items()}
 
 
 @contextmanager
@@ -335,8 +433,7 @@ def stage_run(
     header = _header(stage, settings, run_name, extra_tags, groups, logged_params)
     pending_runs.warn_if_stuck()
     record = pending_runs.RunRecord(header)
-    dvc = _dvc_process()
-    watch = (dvc.pid, dvc.create_time()) if dvc is not None else None
+    watch = tuple(header["dvc_process"]) if header["dvc_process"] else None
     try:
         yield record
     except BaseException:
@@ -369,19 +466,22 @@ def direct_stage_run(
     header = _header(stage, settings, run_name, extra_tags, groups, logged_params)
     cfg = settings.mlflow
     experiment_id = connect(cfg)
+    started = pending_runs.process_start_ms()
     with store_errors(cfg):
         client = MlflowClient()
         with pending_runs.writer_lock():
             pending_runs.write_pending()
-            parent_id = parent_run(client, experiment_id, header["pipeline_key"],
-                                   header["parent_tags"], header["parent_name"])
-        with mlflow.start_run(experiment_id=experiment_id, run_name=header["run_name"],
-                              parent_run_id=parent_id, tags=header["tags"]) as run:
+            parent_id = parent_run(client, experiment_id, header, started)
+        # created with the process's start, then made active: the run spans the whole stage
+        created = client.create_run(experiment_id, start_time=started,
+                                    run_name=header["run_name"],
+                                    tags={**header["tags"], "mlflow.parentRunId": parent_id})
+        with mlflow.start_run(run_id=created.info.run_id) as run:
             if header["params"]:
                 mlflow.log_params(header["params"])
             log.info("MLflow run %s (%s) under parent %s", run.info.run_id,
                      header["run_name"], parent_id)
-            yield DirectRun(run)
+            yield DirectRun(run, stage, parent_id)
         # the parent's end follows its last stage: the runs UI then shows a real duration
         client.set_terminated(parent_id, "FINISHED")
 
