@@ -83,10 +83,10 @@ def minimal_outputs(root: Path, *, importance_intervals: bool = True) -> None:
     write(root, "reports/labels/summary.json", {
         "n_rows": 100, "n_suspected": 3, "suspected_fraction": 0.03,
         "suspected_by_given_label": {"0": 1, "1": 2}, "n_conflicting_rows": 0,
-        "n_conflict_groups": 0})
+        "n_conflict_groups": 0, "review": {"first": 2, "expected_true_share": 0.6}})
     write(root, "reports/labels/suspects.csv", [
         {"id": i, "given_label": 1, "suggested_label": 0, "label_quality": q}
-        for i, q in ((7, 0.30), (8, 0.05), (9, 0.12))])
+        for i, q in ((7, 0.30), (8, 0.0475056), (9, 0.12))])
     write(root, "models/train/model_info.json", {
         "run_id": "abc", "model_uri": "models:/m-1", "model_name": "hist_gradient_boosting",
         "n_train_rows": 60, "adapted": []})
@@ -213,7 +213,9 @@ def test_suspects_are_ranked_and_importance_shows_its_interval(tmp_path):
     html, _ = render(tmp_path)
     words = text(html)
     # then the lowest label quality comes first
-    assert words.index("8 1 0 0.05") < words.index("9 1 0 0.12") < words.index("7 1 0 0.3")
+    assert words.index("8 1 0 0.0475 9") < words.index("9 1 0 0.12") < words.index("7 1 0 0.3")
+    # and what else the audit summarises is listed as it is
+    assert "review.first 2 review.expected_true_share 0.6" in words
     # and importance has its bounds in the table and as whiskers in the figure
     assert "age 0.0644 [0.0500, 0.0750]" in words and "interval not computed" not in words
     assert html.count("<rect ") == 2 and "with 95% intervals" in words

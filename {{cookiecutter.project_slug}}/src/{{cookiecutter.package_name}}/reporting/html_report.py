@@ -37,6 +37,10 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 TOP_SUSPECTS = 20     # suspects shown; the CSV holds them all, ranked
 HISTORY_ROWS = 20     # latest monitored batches shown
+# label-audit summary keys the template words; any other is listed as it is
+LABEL_FACTS_SHOWN = {"n_rows", "class_counts", "n_suspected", "suspected_fraction",
+                     "suspected_by_given_label", "n_conflicting_rows", "n_conflict_groups",
+                     "corrections", "detection", "audited"}
 BAR_WIDTH = 420       # importance figure: pixels of the widest bar
 
 # (section id, stage that writes its inputs), in the order of the lifecycle
@@ -107,6 +111,12 @@ def _float(value: str | None) -> float | None:
     return number if number is not None and math.isfinite(number) else None
 
 
+def _sort_key(value: str | None) -> float:
+    """A CSV cell as a number to sort by, empty cells last."""
+    number = _float(value)
+    return math.inf if number is None else number
+
+
 def _dig(entry: Any, keys: tuple[str, ...]) -> Any:
     """``entry[k1][k2]...``, or None where a level is absent."""
     for key in keys:
@@ -147,13 +157,23 @@ def labels_section(root: Path) -> dict[str, Any]:
     if summary is None:
         return {"missing": LABEL_SUMMARY}
     suspects = _csv(root, LABEL_SUSPECTS)
-    if suspects and "label_quality" in suspects[0]:
-        # lowest label quality first: the rows most likely mislabelled
-        suspects.sort(key=lambda row: _float(row["label_quality"]) or 0.0)
+    # the audit's own rank when it writes one, else lowest label quality first: the rows most
+    # likely mislabelled
+    order = next((c for c in ("rank", "label_quality") if suspects and c in suspects[0]), None)
+    if suspects and order:
+        suspects.sort(key=lambda row: _sort_key(row[order]))
+    # what else the audit writes in its summary, listed as it is (one level flattened)
+    others: list[tuple[str, Any]] = []
+    for key, value in summary.items():
+        if key in LABEL_FACTS_SHOWN:
+            continue
+        items = value.items() if isinstance(value, dict) else [(None, value)]
+        others += [(key if sub is None else f"{key}.{sub}", item) for sub, item in items
+                   if not isinstance(item, (dict, list))]
     return {"summary": summary, "suspects_missing": LABEL_SUSPECTS if suspects is None else None,
             "n_suspects": len(suspects or []), "top": (suspects or [])[:TOP_SUSPECTS],
-            "top_n": TOP_SUSPECTS,
-            "suspect_columns": list(suspects[0]) if suspects else []}
+            "suspect_columns": list(suspects[0]) if suspects else [],
+            "other_facts": others}
 
 
 def importance_bars(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -303,6 +323,12 @@ def _percent(value: Any, digits: int = 1) -> str:
     return f"{100 * value:.{digits}f}%" if _is_number(value) else "-"
 
 
+def _cell(value: str) -> str:
+    """A CSV cell for reading: decimals to 3 significant digits, anything else as it is."""
+    number = _float(value)
+    return value if number is None or number.is_integer() else f"{number:.3g}"
+
+
 def _code(text: Any) -> Any:
     """Escaped text with its `backticked` names set as code (the reasons and advice use them)."""
     from markupsafe import Markup, escape
@@ -323,7 +349,8 @@ def environment() -> Any:
         undefined=jinja2.ChainableUndefined, trim_blocks=True, lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(number=_number, percent=_percent, ci=ci, fixed=_fixed, code=_code)
+    env.filters.update(number=_number, percent=_percent, ci=ci, fixed=_fixed, code=_code,
+                       cell=_cell)
     return env
 
 
