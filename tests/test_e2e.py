@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 import yaml
-from helpers import run, run_queue, wait_for_pending_runs
+from helpers import project_env, run, run_queue, wait_for_pending_runs
 
 pytestmark = pytest.mark.slow
 
@@ -220,3 +221,27 @@ def test_queued_sweep_runs_both_models(demo_project):
     assert queued == {"logistic_regression", "random_forest"}
     shown = run(["dvc", "exp", "show", "--no-pager", "--csv"], demo_project).stdout
     assert shown.count("random_forest") >= 2 and "logistic_regression" in shown
+
+
+def readme_commands(project: Path, prefix: str) -> list[list[str]]:
+    """The README's shell commands that start with ``prefix``, split as the shell would."""
+    lines = (project / "README.md").read_text(encoding="utf-8").splitlines()
+    return [shlex.split(line, comments=True) for line in map(str.strip, lines)
+            if line.startswith(prefix)]
+
+
+def test_readme_exp_show_presets_fit_100_columns(demo_project):
+    # given several experiments (rf-exp, the queued sweep) and the README's `dvc exp show` presets
+    presets = [c for c in readme_commands(demo_project, "dvc exp show --") if "--md" not in c]
+    assert len(presets) >= 2, presets
+    columns = project_env(demo_project, COLUMNS="100")
+    for preset in presets:
+        # when each runs in a terminal of 100 columns
+        shown = run([*preset, "--no-pager"], demo_project, env=columns).stdout
+        # then it fits and shows the AUC with its interval
+        assert widest(shown) <= 100, (preset, shown)
+        assert "auc_lo" in shown and "auc_hi" in shown, (preset, shown)
+    # and the headline preset shows every number in full (no cell cut to "…")
+    headline = next(p for p in presets if "--keep" in p)
+    shown = run([*headline, "--no-pager"], demo_project, env=columns).stdout
+    assert "…" not in shown and "rf-exp" in shown, shown
