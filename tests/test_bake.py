@@ -47,6 +47,7 @@ ALWAYS = [
     "data/incoming/README.md",
     "docs/synthetic_data.md",
     "dvc.yaml",
+    "notebooks/01_start_here.ipynb",
     "pyproject.toml",
 ]
 CI_FILES = [".github/workflows/ci.yml"]

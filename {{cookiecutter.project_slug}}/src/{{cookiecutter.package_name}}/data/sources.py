@@ -6,7 +6,9 @@ generated, and own files are read from disk (CSV or Parquet).
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -22,6 +24,11 @@ if TYPE_CHECKING:
     from ..core.settings import DataSettings
 
 SOURCES = DATA_SOURCES
+# A file at least this large gets a line before reading it (its size) and one after (rows,
+# columns, seconds): reading takes long enough then that silence reads as a hang.
+PROGRESS_BYTES = 20 * 2**20
+
+log = logging.getLogger(__name__)
 
 BREAST_CANCER_ID = "sample_id"
 BREAST_CANCER_TARGET = "malignant"
@@ -265,6 +272,9 @@ def read_table(
     if p.stat().st_size == 0:
         raise DataSourceError(f"Data file is empty (0 bytes): {where}; export the data again")
     extra_na = [str(v) for v in (na_values or [])]
+    size, started = p.stat().st_size, time.monotonic()
+    if size >= PROGRESS_BYTES:
+        log.info("reading %s (%.0f MB)...", p, size / 2**20)
     try:
         if kind == "csv":
             encoding = _csv_encoding(p, encoding)
@@ -311,6 +321,9 @@ def read_table(
             f"Data file has a header but no data rows: {where} (columns: "
             f"{', '.join(map(str, frame.columns[:20]))}); export the data again"
         )
+    if size >= PROGRESS_BYTES:
+        log.info("read %s: %d rows x %d columns in %.1f s", p.name, len(frame), frame.shape[1],
+                 time.monotonic() - started)
     return frame
 
 
