@@ -39,6 +39,8 @@ ALWAYS = [
     "conf/preset/data/fast_synthetic_clinical.yaml",
     "conf/preset/default.yaml",
     "conf/preset/fast.yaml",
+    "conf/preset/model/fast_hist_gradient_boosting.yaml",
+    "conf/preset/model/fast_random_forest.yaml",
     "conf/project/charter.yaml",
     "conf/serve/default.yaml",
     "conf/train/default.yaml",

@@ -37,8 +37,22 @@ def test_the_fast_preset_shrinks_the_run_for_every_data_source(compose_settings,
     if source == "synthetic_clinical":
         assert (fast.data.n_rows, fast.data.batch.n_rows) == (2000, 1000)
     # and nothing else moves
-    same = ("project", "model", "deploy", "serve", "monitor", "mlflow")
+    same = ("project", "deploy", "serve", "monitor", "mlflow")
     assert all(getattr(fast, group) == getattr(full, group) for group in same)
+
+
+@pytest.mark.parametrize(("family", "key"), [("hist_gradient_boosting", "max_iter"),
+                                             ("random_forest", "n_estimators"),
+                                             ("logistic_regression", None)])
+def test_the_fast_preset_shrinks_the_ensembles_only(compose_settings, family, key):
+    # given each model family; when composed with the fast preset and without
+    fast = compose_settings(f"model={family}", "preset=fast").model
+    full = compose_settings(f"model={family}").model
+    # then an ensemble has fewer iterations or trees, and every other hyper-parameter is kept
+    if key is not None:
+        assert fast.params[key] < full.params[key]
+    assert {k: v for k, v in fast.params.items() if k != key} == {
+        k: v for k, v in full.params.items() if k != key}
 
 
 def test_a_misspelt_key_in_the_fast_preset_is_refused_before_any_work(tmp_path):
