@@ -28,6 +28,8 @@ dvc repro
 cat <<EOM
 
 Demo finished in $OUT/readmission-risk ($((SECONDS - STARTED)) s)
+  The whole report     reports/index.html  (one page, offline: xdg-open or open it)
+  On one screen        cd $OUT/readmission-risk && . ../.venv/bin/activate && readmission_risk summary
   Project card         reports/define/project_card.md
   Data profile         reports/data/
   Label audit          reports/labels/suspects.csv
