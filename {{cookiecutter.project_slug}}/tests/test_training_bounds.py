@@ -94,7 +94,7 @@ def test_importance_reuses_given_predictions_and_logs_progress(fitted, caplog):
 def test_no_repeats_gives_an_empty_table(fitted):
     model, X, y = fitted
     table = importance(model, X, y, PermutationImportanceSettings(n_repeats=0, max_rows=10), 0)
-    assert list(table.columns) == ["feature", "importance", "std"] and table.empty
+    assert list(table.columns) == ["feature", "importance", "std", "lo", "hi"] and table.empty
 
 
 def test_training_metrics_use_every_row_up_to_the_bound():

@@ -66,6 +66,45 @@ def metric_rows(n_rows: int, seed: int, max_rows: int = TRAIN_METRICS_MAX_ROWS) 
     return np.sort(np.random.default_rng(seed).choice(n_rows, size=max_rows, replace=False))
 
 
+def drop_interval(y: np.ndarray, p: np.ndarray, permuted: list[np.ndarray],
+                  alpha: float = 0.05) -> tuple[float, float]:
+    """Standard error and half-width of the mean drop in AUC from ``p`` to the ``permuted`` scores.
+
+    The drop ``AUC(p) - mean_r AUC(permuted_r)`` is a linear contrast of AUCs on the same rows,
+    so its DeLong variance (DeLong et al. 1988) is that of the per-row placement values of
+    ``p`` minus the mean placement values of the permuted scores: over the positives divided
+    by their number plus over the negatives divided by theirs. With one repeat it is the paired
+    DeLong interval of ``metrics.compare.paired_delong``. It is the uncertainty from the
+    validation rows with the permutations held fixed (``std`` shows the repeats' spread).
+
+    Args:
+        y: 0/1 labels; p: the model's scores of the same rows.
+        permuted: the scores with one feature permuted, one array per repeat.
+        alpha: miss rate of the two-sided interval.
+
+    Returns:
+        ``(se, half_width)``; the interval is the drop -/+ the half-width.
+    """
+    import numpy as np
+
+    from ..metrics.discrimination import placement_values
+    from ..metrics.intervals import normal_interval
+    from ..metrics.sorting import SortedScores
+
+    labels = np.asarray(y).astype(np.int8)
+    positive = labels == 1
+    v10, v01 = placement_values(SortedScores.build(labels, np.asarray(p, dtype=np.float64)))
+    for scores in permuted:
+        w10, w01 = placement_values(SortedScores.build(labels, scores.astype(np.float64)))
+        v10 -= w10 / len(permuted)
+        v01 -= w01 / len(permuted)
+    variance = (v10[positive].var(ddof=1) / positive.sum()
+                + v01[~positive].var(ddof=1) / (~positive).sum())
+    se = float(np.sqrt(variance))
+    lo, _ = normal_interval(0.0, se, alpha)
+    return se, float(-lo)
+
+
 def importance(model: Any, X: pd.DataFrame, y: np.ndarray, cfg: PermutationImportanceSettings,
                seed: int, p: np.ndarray | None = None) -> pd.DataFrame:
     """Permutation importance (drop in ROC AUC) on a sample of the validation split.
@@ -85,8 +124,8 @@ def importance(model: Any, X: pd.DataFrame, y: np.ndarray, cfg: PermutationImpor
         p: the model's positive-class probabilities of ``X``, already computed.
 
     Returns:
-        ``feature``, ``importance`` (mean drop in AUC), ``std`` (over the repeats), most
-        important first.
+        ``feature``, ``importance`` (mean drop in AUC), ``std`` (over the repeats), ``lo`` and
+        ``hi`` (its 95% interval, :func:`drop_interval`), most important first.
     """
     import numpy as np
     import pandas as pd
@@ -98,7 +137,7 @@ def importance(model: Any, X: pd.DataFrame, y: np.ndarray, cfg: PermutationImpor
 
     repeats = cfg.n_repeats
     if repeats <= 0:
-        return pd.DataFrame(columns=["feature", "importance", "std"])
+        return pd.DataFrame(columns=["feature", "importance", "std", "lo", "hi"])
     rows = min(len(X), cfg.max_rows)
     sample = X.sample(n=rows, random_state=seed) if rows < len(X) else X
     positions = X.index.get_indexer(sample.index)
@@ -108,7 +147,7 @@ def importance(model: Any, X: pd.DataFrame, y: np.ndarray, cfg: PermutationImpor
     # scikit-learn draws one seed, then permutes every feature from a generator of that seed
     feature_seed = check_random_state(seed).randint(np.iinfo(np.int32).max + 1)
     stacked = pd.concat([sample] * repeats, ignore_index=True)
-    means, stds = [], []
+    means, stds, half_widths = [], [], []
     log.info("permutation importance: %d features x %d repeats on %d validation rows",
              sample.shape[1], repeats, rows)
     for k, column in enumerate(sample.columns, 1):
@@ -128,10 +167,13 @@ def importance(model: Any, X: pd.DataFrame, y: np.ndarray, cfg: PermutationImpor
         with threadpool_limits(1, user_api="openmp"):
             p_permuted = positive_probability(model, stacked)
         stacked[column] = original
-        drops = np.array([baseline - roc_auc_score(y_sample, p_permuted[r * rows:(r + 1) * rows])
-                          for r in range(repeats)])
+        permuted = [p_permuted[r * rows:(r + 1) * rows] for r in range(repeats)]
+        drops = np.array([baseline - roc_auc_score(y_sample, scores) for scores in permuted])
         means.append(drops.mean())
         stds.append(drops.std())
-        log.info("permutation importance %d/%d: %s %.4f", k, sample.shape[1], column, means[-1])
-    table = pd.DataFrame({"feature": sample.columns, "importance": means, "std": stds})
+        half_widths.append(drop_interval(y_sample, p_sample, permuted)[1])
+        log.info("permutation importance %d/%d: %s %.4f [%.4f, %.4f]", k, sample.shape[1], column,
+                 means[-1], means[-1] - half_widths[-1], means[-1] + half_widths[-1])
+    table = pd.DataFrame({"feature": sample.columns, "importance": means, "std": stds,
+                          "lo": np.subtract(means, half_widths), "hi": np.add(means, half_widths)})
     return table.sort_values("importance", ascending=False, ignore_index=True)

@@ -102,6 +102,9 @@ def main() -> None:
     ranking = importance(model, X_valid, y_valid, settings.train.permutation_importance, seed,
                          p=p_valid)
     write_table(root / "reports/train/importance.csv", ranking)
+    from ..reporting.figures import plot_importance
+
+    plot_importance(ranking, root / "reports/train/importance.png")
 
     from ..metrics._format import jsonable
     from ..monitoring.reference import build_reference, save_reference
