@@ -335,3 +335,34 @@ def plot_groups(evaluation: dict[str, Any], out_dir: Path) -> list[Path]:
         fig.suptitle(f"Performance by {attribute}, with {level:.0%} intervals")
         paths.append(_save(fig, out_dir / f"groups_{attribute}.png"))
     return paths
+
+
+def plot_importance(table: Any, out: Path) -> Path:
+    """Permutation importance as horizontal bars with their 95% intervals, largest on top.
+
+    Args:
+        table: ``modelling.training.importance``'s table (``feature``, ``importance`` and,
+            when computed, ``lo`` and ``hi``).
+        out: the PNG to write.
+    """
+    plt = _pyplot()
+    rows = table.iloc[::-1]  # barh draws the first row at the bottom
+    fig, ax = plt.subplots(figsize=(6.5, 1.2 + 0.3 * max(len(rows), 1)), layout="constrained")
+    if len(rows):
+        values = rows["importance"].to_numpy(dtype=float)
+        bars = None
+        if {"lo", "hi"} <= set(rows.columns):
+            bars = [values - rows["lo"].to_numpy(dtype=float),
+                    rows["hi"].to_numpy(dtype=float) - values]
+        ax.barh(rows["feature"].astype(str), values, xerr=bars, capsize=2, color="tab:blue",
+                ecolor="black", label="drop in AUC when the feature is shuffled")
+        if bars is not None:
+            ax.plot([], [], color="black", label="95% interval (DeLong, validation rows)")
+        ax.axvline(0, color="grey", linewidth=1)
+        ax.legend(fontsize=7, loc="lower right")
+    else:
+        ax.text(0.5, 0.5, "importance not computed (train.permutation_importance.n_repeats 0)",
+                ha="center", va="center", transform=ax.transAxes)
+    ax.set_xlabel("drop in validation AUC (0 = the model does not use it)")
+    ax.set_title("Permutation importance")
+    return _save(fig, out)
