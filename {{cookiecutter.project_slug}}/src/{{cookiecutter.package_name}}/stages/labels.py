@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.config import project_root
 from ..core.errors import ConfigError, run_stage
-from ..core.io import write_json, write_table
+from ..core.io import write_json, write_table, write_text
 from ..core.paths import LABEL_SUSPECTS, RAW_TRUTH, metrics_path
 from ..core.settings import ModelSettings, load_settings
 from ..core.tracking import check_store
@@ -74,13 +74,17 @@ def main() -> None:
     from ..preparation.label_quality import (
         conflicting_duplicates,
         detection_scores,
+        error_probability,
         label_agreement,
         label_quality_report,
         load_corrected,
+        noise_model,
         out_of_fold_probabilities,
+        review_first,
         suspected_label_errors,
         write_suspects_csv,
     )
+    from ..reporting.label_report import render_label_report, review_sentence
 
     settings = load_settings()
     check_store(settings.mlflow)  # a read-only MLflow store stops the stage before any work
@@ -113,6 +117,12 @@ def main() -> None:
         n_splits=cfg.cv_folds, seed=cfg.seed,
     )
     suspects = suspected_label_errors(y, proba, sample[id_col].to_numpy())
+    # the ranked suspects' chance of being real errors, and how many to review first
+    noise = noise_model(y, proba)
+    position = pd.Series(range(len(sample)), index=sample[id_col].to_numpy())
+    p_wrong = error_probability(y, proba, noise)[position.loc[suspects["id"]].to_numpy()]
+    suspects.insert(list(suspects.columns).index("p_given_label") + 1, "p_label_wrong", p_wrong)
+    review = review_first(p_wrong, rho=noise["rho"])
     detection = None
     truth_path = project_root() / RAW_TRUTH
     if truth_path.exists():
@@ -120,6 +130,8 @@ def main() -> None:
         flipped = truth.loc[truth["label_flipped"].astype(bool), id_col]
         flipped = flipped[flipped.isin(sample[id_col])]
         detection = detection_scores(suspects["id"], flipped)
+        review["observed_share_if_known"] = float(
+            suspects["id"].head(review["k"]).isin(flipped).mean()) if review["k"] else None
         log.info("detection vs recorded flips: precision %.2f, recall %.2f",
                  detection["precision"], detection["recall"])
     report = label_quality_report(
@@ -128,6 +140,7 @@ def main() -> None:
     # what was audited: the suspects, conflicts and detection scores cover these rows only
     report["audited"] = {"rows": len(sample), "of_rows": n_rows,
                          "sampled": len(sample) < n_rows, "max_rows": cfg.max_rows}
+    report["review_first"] = review
     if schema.get("second_label"):
         second = sample[schema["second_label"]]
         known = second.notna()
@@ -137,6 +150,7 @@ def main() -> None:
     write_suspects_csv(suspects, project_root() / LABEL_SUSPECTS)
     write_table(out / "conflicting_duplicates.csv", conflicts)
     write_json(out / "summary.json", report)
+    write_text(out / "summary.md", render_label_report(report, suspects))
     metrics: dict[str, float] = {"n_audited": len(sample), "n_suspected": len(suspects),
                                  "n_conflicting_rows": len(conflicts)}
     if detection:
@@ -145,6 +159,7 @@ def main() -> None:
     write_json(project_root() / metrics_path("labels"), metrics)
     log.info("%d suspected label errors -> %s (review, then data/corrections.csv)",
              len(suspects), LABEL_SUSPECTS)
+    log.info(review_sentence(review, len(suspects)))
 
     from ..core.tracking import stage_run
 
