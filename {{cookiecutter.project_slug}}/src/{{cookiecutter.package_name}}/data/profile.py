@@ -236,10 +236,16 @@ def _plot_missingness(prof: dict[str, Any], spec: DataSpec, path: Path) -> Path:
         linewidth=1,
         label=f"max allowed ({percent(spec.max_missing_share, 0)})",
     )
+    if "tab:red" in colors:
+        from matplotlib.patches import Patch
+
+        ax.legend(handles=[*ax.get_legend_handles_labels()[0],
+                           Patch(color="tab:red", label="above the maximum")])
     ax.set_xlabel("share missing")
     ax.set_xlim(0, max(1e-3, max(shares + [spec.max_missing_share]) * 1.1))
     ax.set_title(f"Missing values - {prof['dataset']}")
-    ax.legend(loc="lower right")
+    if ax.get_legend() is None:
+        ax.legend(loc="lower right")
     fig.savefig(path, dpi=110)
     return path
 
@@ -253,7 +259,12 @@ def _plot_association(prof: dict[str, Any], path: Path) -> Path:
     colors = ["tab:blue" if v["kind"] == "point_biserial" else "tab:orange" for _, v in items]
     ax.barh(names, values, color=colors)
     ax.axvline(0, color="black", linewidth=0.8)
-    ax.set_xlabel("point-biserial r (numeric) / Cramer's V (categorical)")
+    from matplotlib.patches import Patch
+
+    kinds = {"tab:blue": "numeric: point-biserial r", "tab:orange": "categorical: Cramér's V"}
+    ax.legend(handles=[Patch(color=c, label=label) for c, label in kinds.items() if c in colors],
+              loc="lower right", fontsize=8)
+    ax.set_xlabel("association with the target (0 = none)")
     ax.set_title(f"Association with target - {prof['dataset']}")
     fig.savefig(path, dpi=110)
     return path
@@ -267,25 +278,28 @@ def _plot_prevalence(prof: dict[str, Any], path: Path) -> Path:
     fig = Figure(figsize=(4.0 * len(groups), 3.6), layout="constrained")
     FigureCanvasAgg(fig)
     overall = prof["target"]["prevalence"]
+    # one prevalence axis for every attribute, so that equal heights mean equal prevalences
+    top = max([overall or 0.0, *[(row["prevalence"] or 0.0) for table in groups.values()
+                                 for row in table.values()]])
+    first = None
     for i, (attr, table) in enumerate(groups.items(), start=1):
-        ax = fig.add_subplot(1, len(groups), i)
+        ax = fig.add_subplot(1, len(groups), i, sharey=first)
+        first = first or ax
         levels = list(table)
         prevalences = [table[lv]["prevalence"] or 0.0 for lv in levels]
-        bars = ax.bar(levels, prevalences, color="tab:blue")
-        for bar, lv in zip(bars, levels, strict=True):
-            ax.annotate(
-                f"n={table[lv]['n']}",
-                (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                ha="center",
-                va="bottom",
-                fontsize=8,
-            )
+        # the group sizes go under the names, clear of the bars and the overall line
+        ax.bar([f"{lv}\n(n={table[lv]['n']:,})" for lv in levels], prevalences,
+               color="tab:blue", label="group")
         if overall is not None:
-            ax.axhline(overall, color="black", linestyle="--", linewidth=1, label="overall")
+            ax.axhline(overall, color="black", linestyle="--", linewidth=1,
+                       label=f"all rows ({overall:.1%})")
+        ax.set_ylim(0, min(1.0, 1.15 * top) or 1.0)
         ax.set_title(attr)
-        ax.set_ylabel("prevalence")
-        ax.tick_params(axis="x", labelrotation=30)
-        ax.legend(loc="lower right", fontsize=8)
+        ax.set_ylabel("prevalence" if i == 1 else "")
+        ax.tick_params(axis="x", labelsize=8)
+    if first is not None:
+        fig.legend(*first.get_legend_handles_labels(), loc="outside lower center", ncols=2,
+                   fontsize=8, frameon=False)
     fig.suptitle(f"Prevalence by sensitive group - {prof['dataset']}")
     fig.savefig(path, dpi=110)
     return path

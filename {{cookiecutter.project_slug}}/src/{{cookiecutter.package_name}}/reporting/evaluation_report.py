@@ -129,7 +129,8 @@ def render_report(evaluation: dict[str, Any], charter: dict[str, Any], figures: 
             "", f"## Bias audit: {attribute}", "",
             f"Equalized-odds difference {ci(fairness['equalized_odds_difference'])}, "
             f"demographic-parity difference {ci(fairness['demographic_parity_difference'])}"
-            f"{' - **flagged**' if fairness['flagged'] else ''}.{gate}", "",
+            f"{' - **flagged**' if fairness['flagged'] else ''}.{gate} Each group's figures "
+            f"with {level} intervals:", "",
             "| group | n | prevalence | AUC | cal. slope | TPR | FPR | PPV |",
             "|---|---|---|---|---|---|---|---|",
         ]
@@ -147,6 +148,7 @@ def render_report(evaluation: dict[str, Any], charter: dict[str, Any], figures: 
                   "(`evaluate.slices.min_size`)."]
     if slices:
         lines += ["", "## Weakest slices (gap x share)", "",
+                  f"Worst first; the slice's AUC and Brier score with {level} intervals.", "",
                   "| slice | share | n | AUC | Brier |", "|---|---|---|---|---|"]
         for s in slices:
             lines.append(f"| `{s['slice']}` | {s['share']:.1%} | {s['n']} | {ci(s['auc'], 2)} | "
