@@ -107,3 +107,4 @@ def test_label_report_says_how_many_to_review_first():
     assert "Assumption: labels flipped at random." in text and "| 1 | 7 | 1 | 0 |" in text
     assert "35%" in text
     assert review_sentence(None, 0) == "No suspected label errors: nothing to review."
+    assert "None of the 300 suspects" in review_sentence({**review, "k": 0}, 300)

@@ -559,14 +559,14 @@ def review_first(p_wrong: np.ndarray, *, rho: float,
 
     Returns:
         ``k`` (the most suspects whose expected share of real errors is at least
-        ``min_share``; at least 1 when there are suspects), ``expected_true_error_share``
-        among them, ``expected_true_errors`` (their sum), ``expected_share_all_suspects``,
-        ``noise_rate`` and ``assumption`` (in words).
+        ``min_share``; 0 when not even the first reaches it), ``expected_true_error_share``
+        among them (None for none), ``expected_true_errors`` (their sum),
+        ``expected_share_all_suspects``, ``min_share``, ``noise_rate`` and ``assumption``.
     """
     p = np.asarray(p_wrong, dtype=float)
     share = np.cumsum(p) / np.arange(1, len(p) + 1) if len(p) else np.zeros(0)
     meets = np.flatnonzero(share >= min_share)
-    k = int(meets[-1] + 1) if len(meets) else min(1, len(p))
+    k = int(meets[-1] + 1) if len(meets) else 0
     return {
         "k": k,
         "expected_true_error_share": float(share[k - 1]) if k else None,

@@ -19,6 +19,11 @@ def review_sentence(review: dict[str, Any] | None, n_suspected: int) -> str:
     """
     if not n_suspected or not review:
         return "No suspected label errors: nothing to review."
+    if not review["k"]:
+        return (f"None of the {n_suspected:,} suspects is expected to be wrong more often than "
+                f"right (about {review['expected_share_all_suspects']:.0%} of them are expected "
+                "to be real errors): review a few of the first by `rank` in `suspects.csv` to "
+                "learn the error rate before correcting many.")
     share = review["expected_true_error_share"]
     sentence = (
         f"Review the first {review['k']:,} of the {n_suspected:,} suspects (by `rank` in "
