@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from ..core.paths import PACKAGE
 from ..core.settings import Settings
 from ..data.dataset import load_schema
 
@@ -15,6 +16,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 # The serving environment is the project's own; these are what the pipeline needs to load.
 MODEL_REQUIREMENTS = ("scikit-learn", "skops", "numpy", "pandas", "scipy")
+# The logged model's name in MLflow's Models tab: the project's, not a generic `model`. Later
+# stages find it by its id (`models:/<model_id>`, model_info.json), never by this name.
+LOGGED_MODEL_NAME = PACKAGE
 
 
 def log_to_mlflow(settings: Settings, logged_model: dict[str, Any], model: Any,
@@ -33,7 +37,7 @@ def log_to_mlflow(settings: Settings, logged_model: dict[str, Any], model: Any,
 
     with direct_stage_run("train", settings, run_name=f"train-{settings.model.name}",
                    logged_params={"model": logged_model}) as run:
-        mlflow.log_metrics(metrics)
+        run.log_metrics(metrics)
         mlflow.log_table(ranking, "importance.json")
         info = {"run_id": run.run_id, "model_id": "", "model_uri": ""}
         if not settings.train.log_model:
@@ -43,8 +47,9 @@ def log_to_mlflow(settings: Settings, logged_model: dict[str, Any], model: Any,
             infer_signature(X_train.head(500), model.predict_proba(X_train.head(500)))
         )
         logged = mlflow.sklearn.log_model(
-            model, name="model", serialization_format="skops", skops_trusted_types=trusted,
-            signature=signature, input_example=example, pyfunc_predict_fn="predict_proba",
+            model, name=LOGGED_MODEL_NAME, serialization_format="skops",
+            skops_trusted_types=trusted, signature=signature, input_example=example,
+            pyfunc_predict_fn="predict_proba",
             pip_requirements=_requirements(), metadata=_serving_metadata(),
         )
         info.update(model_id=logged.model_id, model_uri=logged.model_uri)
