@@ -9,9 +9,11 @@
    ``bias_flags_block`` says so. The rules and their words are ``judgement``'s, shared with the
    error-analysis report.
 3. Pass: ``champion`` moves to the new version. Fail: ``champion`` stays where it was; the
-   decision and its reasons go to ``reports/deploy/decision.{json,md}``, to the model version's
-   tags and to the deploy MLflow run. ``deploy.strict: true`` turns a failed gate into a failed
-   stage.
+   decision and its reasons go to ``reports/deploy/decision.{json,md}``, to the model version
+   (its description says in one paragraph why it passed or failed; one tag per check,
+   ``gate.check.01``, ...), to the deploy MLflow run (``decision.md`` is also its description)
+   and to the pipeline's parent run (``deploy/passed``, tag ``gate``). ``deploy.strict: true``
+   turns a failed gate into a failed stage.
 
 Only ``dvc repro`` moves ``champion``. Under ``dvc exp run`` (``DVC_EXP_NAME`` set: queued,
 swept or in the workspace) the version is registered as ``challenger`` and the gate's verdict
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 from ..core.config import project_root
 from ..core.errors import ConfigError, run_stage
@@ -37,6 +40,34 @@ from ..core.tracking import check_store
 from ..decisions.gate import champion_comparison, gate, render_decision
 
 log = logging.getLogger(__name__)
+CHECK_TAG = "gate.check."  # + two digits: one model-version tag per check of the gate
+_TEXT_LIMIT = 4900  # characters of a tag or description kept (MLflow's limits are above)
+
+
+def version_description(decision: dict[str, Any], promotion_note: str) -> str:
+    """One paragraph for the model version's description: passed or failed, and why.
+
+    Args:
+        decision: the decision as ``decision.json`` holds it (``passed``, ``reasons``, ...).
+        promotion_note: what happened to the aliases (promoted, or why not).
+    """
+    reasons = decision["reasons"]
+    failed = [r.removeprefix("FAIL ") for r in reasons if r.startswith("FAIL")]
+    warned = [r.removeprefix("WARN ") for r in reasons if r.startswith("WARN")]
+    judged = ("the estimates" if decision["judge_on"] == "point" else
+              "the unfavourable bound of each interval")
+    checked = sum(r.startswith(("PASS", "FAIL")) for r in reasons)
+    words = [f"Version {decision['version']} {'passed' if decision['passed'] else 'failed'} "
+             f"the deploy gate: {checked - len(failed)} of {checked} checks passed, the "
+             f"charter's criteria judged on {judged}, at operating threshold "
+             f"{decision['threshold']:.3f}."]
+    if failed:
+        words.append(f"It failed because: {'; '.join(failed)}.")
+    if warned:
+        words.append(f"Warnings: {'; '.join(warned)}.")
+    words.append(f"{promotion_note[:1].upper()}{promotion_note[1:]}; every check is in "
+                 "reports/deploy/decision.md and the deploy run's decision.md.")
+    return " ".join(words)[:_TEXT_LIMIT]
 
 
 def main() -> None:
@@ -76,12 +107,14 @@ def main() -> None:
         promotion_note = promotion.not_promoted_sentence(version.version, experiment, passed)
     else:
         promotion_note = f"not promoted: the gate failed; {CHAMPION} unchanged"
+    checks = {f"{CHECK_TAG}{i:02d}": reason[:_TEXT_LIMIT]
+              for i, reason in enumerate(reasons, start=1)}
     for key, value in {"gate": "passed" if passed else "failed",
                        "threshold": f"{evaluation['threshold']['value']:.6f}",
-                       "gate_reasons": " | ".join(reasons)[:4900],
+                       **checks,
                        promotion.EXPERIMENT_TAG: experiment or promotion.WORKSPACE,
                        promotion.TEST_ROWS_TAG: promotion.workspace_test_rows() or "unknown",
-                       promotion.PROMOTION_TAG: promotion_note[:4900]}.items():
+                       promotion.PROMOTION_TAG: promotion_note[:_TEXT_LIMIT]}.items():
         client.set_model_version_tag(name, version.version, key, value)
     decision = {"passed": passed, "promoted": promoted, "experiment": experiment,
                 "model_name": name, "version": int(version.version),
@@ -94,6 +127,8 @@ def main() -> None:
     markdown = render_decision(decision, charter)
     if experiment:
         markdown = promotion.experiment_markdown(markdown, decision)
+    client.update_model_version(name, version.version,
+                                description=version_description(decision, promotion_note))
     write_json(root / DECISION, decision)
     write_text(root / "reports/deploy/decision.md", markdown)
     write_json(root / metrics_path("deploy"), {"passed": int(passed), "promoted": int(promoted),
@@ -107,7 +142,13 @@ def main() -> None:
     with direct_stage_run("deploy", settings, groups=("deploy",),
                    extra_tags={"gate": "passed" if passed else "failed",
                                "promoted": str(promoted).lower(),
-                               "model_version": str(version.version)}) as run:
+                               "model_version": str(version.version),
+                               # the run's description in the UI: the decision, readable
+                               "mlflow.note.content": markdown[:_TEXT_LIMIT]}) as run:
+        run.log_metrics({"passed": int(passed), "promoted": int(promoted),
+                         "version": decision["version"]}, to_parent=True)
+        run.tag_parent({"gate": "passed" if passed else "failed",
+                        "model_version": f"{name} v{version.version}"})
         run.log_dict(decision, "decision.json")
         run.log_text(markdown, "decision.md")
         # what `promote` judges the version on later (see promotion.py)
