@@ -173,7 +173,8 @@ def main() -> None:
     with stage_run("evaluate", settings, groups=("evaluate",),
                    extra_tags={"train_run_id": model_info["run_id"],
                                "model_id": model_info.get("model_id", "")}) as run:
-        run.log_metrics(metrics)
+        # the headline numbers on the pipeline's parent run too: pipelines compare there
+        run.log_metrics(metrics, to_parent=True)
         run.log_artifacts(out, "evaluate")
         run.link_tag(model_info["run_id"], "evaluate_run_id")
 
