@@ -14,9 +14,6 @@ import zlib
 from html.parser import HTMLParser
 from pathlib import Path
 
-import pytest
-
-from {{ cookiecutter.package_name }}.reporting import html_report
 from {{ cookiecutter.package_name }}.reporting.html_report import SECTIONS, gather, render_html
 
 MODEL = {"name": "hist_gradient_boosting", "params": {"learning_rate": 0.05, "max_iter": 300}}
@@ -83,10 +80,13 @@ def minimal_outputs(root: Path, *, importance_intervals: bool = True) -> None:
     write(root, "reports/labels/summary.json", {
         "n_rows": 100, "n_suspected": 3, "suspected_fraction": 0.03,
         "suspected_by_given_label": {"0": 1, "1": 2}, "n_conflicting_rows": 0,
-        "n_conflict_groups": 0, "review": {"first": 2, "expected_true_share": 0.6}})
+        "n_conflict_groups": 0, "extra": {"first": 2, "expected_true_share": 0.6},
+        "review_first": {"k": 2, "expected_true_error_share": 0.6, "expected_true_errors": 1.2,
+                         "expected_share_all_suspects": 0.45, "assumption": "random flips"}})
     write(root, "reports/labels/suspects.csv", [
         {"id": i, "given_label": 1, "suggested_label": 0, "label_quality": q}
         for i, q in ((7, 0.30), (8, 0.0475056), (9, 0.12))])
+    write(root, "reports/train/importance.png", png(5, 3))
     write(root, "models/train/model_info.json", {
         "run_id": "abc", "model_uri": "models:/m-1", "model_name": "hist_gradient_boosting",
         "n_train_rows": 60, "adapted": []})
@@ -183,13 +183,13 @@ def test_every_step_has_its_section_linked_from_the_index(tmp_path):
 
 
 def test_figures_are_embedded_and_nothing_comes_from_the_network(tmp_path):
-    # given outputs with three PNG figures
+    # given outputs with four PNG figures
     minimal_outputs(tmp_path)
     html, page = render(tmp_path)
     # then each figure is a data: URI holding the file's own bytes
     embedded = [base64.b64decode(src.split(",", 1)[1]) for src in page.images]
     files = sorted(tmp_path.rglob("*.png"))
-    assert len(files) == 3 and sorted(embedded) == sorted(p.read_bytes() for p in files)
+    assert len(files) == 4 and sorted(embedded) == sorted(p.read_bytes() for p in files)
     assert all(src.startswith("data:image/png;base64,") for src in page.images)
     # and the page loads nothing, runs nothing, and escapes what the charter says
     assert not re.search(r"https?://", html) and page.scripts == 0
@@ -213,35 +213,24 @@ def test_suspects_are_ranked_and_importance_shows_its_interval(tmp_path):
     html, _ = render(tmp_path)
     words = text(html)
     # then the lowest label quality comes first
-    assert words.index("8 1 0 0.0475 9") < words.index("9 1 0 0.12") < words.index("7 1 0 0.3")
+    assert "\u25cf 8 1 0 0.0475 \u25cf 9 1 0 0.12 7 1 0 0.3" in words
+    # and the audit's advice says how many to review first, and marks them
+    assert "Review the first 2 of the 3 suspects (by rank in suspects.csv ): about 60%" in words
+    assert "Assumption: random flips." in words and words.count("\u25cf") == 3  # key, 2 rows
     # and what else the audit summarises is listed as it is
-    assert "review.first 2 review.expected_true_share 0.6" in words
-    # and importance has its bounds in the table and as whiskers in the figure
+    assert "extra.first 2 extra.expected_true_share 0.6" in words
+    # and importance has its bounds in the table, and train's figure is shown
     assert "age 0.0644 [0.0500, 0.0750]" in words and "interval not computed" not in words
-    assert html.count("<rect ") == 2 and "with 95% intervals" in words
+    assert "In brackets: its 95% interval." in words and 'alt="importance"' in html
 
 
 def test_importance_without_bounds_says_so(tmp_path):
     # given importance.csv from a train stage that writes no interval columns
     minimal_outputs(tmp_path, importance_intervals=False)
     words = text(render(tmp_path)[0])
-    # then the table says the interval is not computed, the figure has bars only
+    # then the table says the interval is not computed, for each feature
     assert words.count("interval not computed") == 2
-    assert "Interval not computed" in words and "with 95% intervals" not in words
-
-
-def test_importance_figure_spans_negative_values():
-    # given one positive and one negative importance with bounds
-    rows = [{"feature": "a", "importance": 0.06, "lo": 0.05, "hi": 0.08},
-            {"feature": "b", "importance": -0.02, "lo": -0.04, "hi": 0.0}]
-    figure = html_report.importance_bars(rows)
-    # then the axis runs from the lowest bound to the highest, zero at its place
-    scale = html_report.BAR_WIDTH / 0.12
-    assert figure["zero"] == pytest.approx(0.04 * scale, abs=0.1)
-    a, b = figure["bars"]
-    assert (a["x"], a["width"]) == pytest.approx((0.04 * scale, 0.06 * scale), abs=0.1)
-    assert b["x"] + b["width"] == pytest.approx(figure["zero"], abs=0.1)
-    assert b["whisker"] == pytest.approx((0.0, 0.04 * scale), abs=0.1)
+    assert "Interval not computed" in words and "In brackets: its 95% interval." not in words
 
 
 def test_without_any_output_every_section_says_what_is_missing(tmp_path):

@@ -23,25 +23,25 @@ from typing import Any
 from ..core.paths import CHARTER, DECISION, EVALUATION, LABEL_SUSPECTS, MODEL_INFO, metrics_path
 from ..decisions.charter import parse_criteria
 from ..decisions.wording import ci, num
+from .label_report import TOP_SUSPECTS, review_sentence
 
 REPORT_HTML = "reports/index.html"
 PROFILE = "reports/data/profile.json"
 DATA_FIGURES = "reports/data"
 LABEL_SUMMARY = "reports/labels/summary.json"
 IMPORTANCE = "reports/train/importance.csv"
+TRAIN_FIGURES = "reports/train"   # importance.png, drawn by train
 EVALUATION_FIGURES = "reports/evaluate/figures"
 MONITOR_LATEST = "reports/monitor/latest/monitoring.json"
 MONITOR_FIGURES = "reports/monitor/latest"
 MONITOR_HISTORY = "reports/monitor/history.csv"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
-TOP_SUSPECTS = 20     # suspects shown; the CSV holds them all, ranked
 HISTORY_ROWS = 20     # latest monitored batches shown
 # label-audit summary keys the template words; any other is listed as it is
 LABEL_FACTS_SHOWN = {"n_rows", "class_counts", "n_suspected", "suspected_fraction",
                      "suspected_by_given_label", "n_conflicting_rows", "n_conflict_groups",
-                     "corrections", "detection", "audited"}
-BAR_WIDTH = 420       # importance figure: pixels of the widest bar
+                     "corrections", "detection", "audited", "review_first"}
 
 # (section id, stage that writes its inputs), in the order of the lifecycle
 SECTIONS = ("card", "data", "labels", "model", "evaluation", "deploy", "monitor")
@@ -170,36 +170,13 @@ def labels_section(root: Path) -> dict[str, Any]:
         items = value.items() if isinstance(value, dict) else [(None, value)]
         others += [(key if sub is None else f"{key}.{sub}", item) for sub, item in items
                    if not isinstance(item, (dict, list))]
+    review = summary.get("review_first")
     return {"summary": summary, "suspects_missing": LABEL_SUSPECTS if suspects is None else None,
+            "advice": review_sentence(review, int(summary.get("n_suspected") or 0)),
+            "review": review, "review_k": (review or {}).get("k") or 0,
             "n_suspects": len(suspects or []), "top": (suspects or [])[:TOP_SUSPECTS],
             "suspect_columns": list(suspects[0]) if suspects else [],
             "other_facts": others}
-
-
-def importance_bars(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Pixel geometry of the importance figure: one bar per feature, whiskers for intervals.
-
-    The axis spans zero to the largest upper bound (or estimate) and reaches below zero when
-    an estimate or a lower bound does (permutation importance can be negative).
-    """
-    values = [v for row in rows for v in (row["importance"], row["lo"], row["hi"])
-              if v is not None]
-    low, high = min([0.0, *values]), max([0.0, *values])
-    span = (high - low) or 1.0
-
-    def x(value: float) -> float:
-        return round((value - low) / span * BAR_WIDTH, 1)
-
-    bars = []
-    for row in rows:
-        value = row["importance"] or 0.0
-        start, end = sorted((x(0.0), x(value)))
-        bar = {"feature": row["feature"], "x": start, "width": round(end - start, 1),
-               "value": value, "whisker": None}
-        if row["lo"] is not None and row["hi"] is not None:
-            bar["whisker"] = (x(row["lo"]), x(row["hi"]))
-        bars.append(bar)
-    return {"bars": bars, "zero": x(0.0), "width": BAR_WIDTH, "max": high, "min": low}
 
 
 def model_section(root: Path, model: dict[str, Any]) -> dict[str, Any]:
@@ -224,7 +201,7 @@ def model_section(root: Path, model: dict[str, Any]) -> dict[str, Any]:
     return {"info": info, "model": model, "metrics": metrics,
             "importance_missing": IMPORTANCE if table is None else None,
             "importance": importance, "with_interval": with_interval,
-            "figure": importance_bars(importance) if importance else None}
+            "figures": _figures(root / TRAIN_FIGURES)}
 
 
 def evaluation_section(root: Path) -> dict[str, Any]:
