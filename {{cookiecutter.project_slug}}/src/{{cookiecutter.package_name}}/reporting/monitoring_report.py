@@ -18,8 +18,8 @@ def status_legend(thresholds: MonitorThresholds | Mapping[str, Any] | None = Non
     from ..monitoring.thresholds import resolve_thresholds
 
     t = resolve_thresholds(thresholds)
-    test = (f"the {t['correction'].capitalize()}-adjusted p-value over all features is below "
-            f"{t['alpha']:g}")
+    test = (f"its test's p-value, {t['correction'].capitalize()}-adjusted over all features, is "
+            f"below {t['alpha']:g}")
     return [
         "Status of a feature (its distribution in this batch against the training reference):",
         "",
