@@ -13,6 +13,9 @@ logged, since DVC deletes a stage's outputs before it runs again) and hands it t
   exits a moment after that process.
 * One writer at a time: a file lock. A stage that uses MLflow itself (``train``, ``deploy``)
   takes the same lock and writes what is pending first, so runs keep their order and one parent.
+* A run ends when its stage's process ends: under DVC the writer waits for the process (the
+  interpreter's exit takes a second or two after the last line) and ends the run then. A stage
+  that writes its run directly leaves an ``end`` record for this.
 * A record that cannot be written stays, and the reason goes to ``errors.log``; the next stage
   warns, and ``<package> sync`` writes what is pending in the foreground, traceback included.
 """
@@ -47,6 +50,7 @@ _TMP = ".tmp-"
 _POLL_S = 0.25
 _IDLE_EXIT_S = 600.0  # a writer whose pipeline process outlives this without new records exits
 _LOCK_WAIT_S = 600.0
+_EXIT_WAIT_S = 60.0  # how long the writer waits for a stage process to end (its run's end)
 
 
 def pending_folder() -> Path:
@@ -91,7 +95,7 @@ class RunRecord:
         self._stage = header["tags"].get("pipeline.stage", "run")
         self._data: dict[str, Any] = {**header, "metrics": {}, "link_tags": [],
                                       "parent_metrics": {}, "parent_set_tags": {},
-                                      "start_ms": process_start_ms()}
+                                      "start_ms": process_start_ms(), "process": _this_process()}
 
     def _artifact(self, artifact_path: str | None) -> Path:
         target = self._tmp / ARTIFACTS / (artifact_path or "")
@@ -143,11 +147,59 @@ class RunRecord:
         return final
 
 
-def process_start_ms() -> int:
-    """When this process started: the run then spans the stage's work, not only its logging."""
+def end_record(header: dict[str, Any], run_id: str, parent_id: str) -> None:
+    """Leave the end of a run written directly (train, deploy) to the writer: it ends the run
+    when this process has ended, as it ends the runs it writes.
+
+    Args:
+        header: the stage's header (``tracking._header``).
+        run_id: the finished run.
+        parent_id: its parent run.
+    """
+    record = RunRecord({**header, "tags": {**header["tags"], "pipeline.stage": "end"}})
+    record._data.update(kind="end", run_id=run_id, parent_id=parent_id)
+    record.close("FINISHED")
+
+
+def _this_process() -> list[Any]:
     import psutil
 
-    return int(psutil.Process().create_time() * 1000)
+    process = psutil.Process()
+    return [process.pid, process.create_time()]
+
+
+def _exit_ms(data: dict[str, Any]) -> int | None:
+    """When the record's stage process ended: waited for under DVC, else None (unknown)."""
+    import psutil
+
+    stage = data.get("process")
+    if not stage or not data.get("dvc_process") or stage[0] == os.getpid():
+        return None
+    try:
+        process = psutil.Process(stage[0])
+        if abs(process.create_time() - stage[1]) >= 1.0:
+            return None  # the pid is another process's now: the stage ended long ago
+        process.wait(timeout=_EXIT_WAIT_S)
+    except (psutil.NoSuchProcess, psutil.TimeoutExpired):
+        return None
+    return int(time.time() * 1000)
+
+
+def process_start_ms() -> int:
+    """When this process started: the run then spans the stage's work, not only its logging.
+
+    On Linux from ``/proc`` (the start in clock ticks against the uptime, to 1/100 s): psutil
+    counts from the boot time rounded to the second, up to a second early.
+    """
+    try:
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        started = time.time() - uptime + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+        return int(started * 1000)
+    except (OSError, ValueError, IndexError):
+        import psutil
+
+        return int(psutil.Process().create_time() * 1000)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -236,7 +288,9 @@ def write_pending(folder: Path | None = None) -> int:
     folder = folder or pending_folder()
     written = 0
     for record in pending_records(folder):
-        _write_one(record)
+        # before MLflow's import (seconds): the stage's process may be ending meanwhile
+        ended = _exit_ms(json.loads((record / RECORD).read_text(encoding="utf-8")))
+        _write_one(record, ended)
         shutil.rmtree(record, ignore_errors=True)
         written += 1
     # the errors describe records still pending; none is left
@@ -244,25 +298,31 @@ def write_pending(folder: Path | None = None) -> int:
     return written
 
 
-def _write_one(record: Path) -> None:
+def _write_one(record: Path, ended_ms: int | None) -> None:
     from mlflow import MlflowClient
     from mlflow.entities import Metric, Param
 
-    from .tracking import log_to_parent, parent_run
+    from .tracking import EXPERIMENT_TAGS, log_to_parent, parent_run
 
     data = json.loads((record / RECORD).read_text(encoding="utf-8"))
     client = MlflowClient(tracking_uri=data["tracking_uri"], registry_uri=data["tracking_uri"])
+    # the run ends with its process (known under DVC), else when the stage closed its record
+    stamp = max(ended_ms or 0, data["end_ms"])
+    if data.get("kind") == "end":
+        client.set_terminated(data["run_id"], "FINISHED", end_time=stamp)
+        client.set_terminated(data["parent_id"], "FINISHED", end_time=stamp)
+        return
     experiment = client.get_experiment_by_name(data["experiment"])
     experiment_id = (experiment.experiment_id if experiment is not None else
                      client.create_experiment(data["experiment"],
-                                              artifact_location=data["artifact_location"]))
+                                              artifact_location=data["artifact_location"],
+                                              tags=EXPERIMENT_TAGS))
     parent_id = parent_run(client, experiment_id, data, data["start_ms"])
     run = client.create_run(
         experiment_id, start_time=data["start_ms"], run_name=data["run_name"],
         tags={**data["tags"], "mlflow.parentRunId": parent_id},
     )
     run_id = run.info.run_id
-    stamp = data["end_ms"]
     client.log_batch(
         run_id,
         metrics=[Metric(k, v, stamp, 0) for k, v in data["metrics"].items()],

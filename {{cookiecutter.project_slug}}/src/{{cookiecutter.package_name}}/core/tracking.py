@@ -51,6 +51,8 @@ PIPELINE_KEY_TAG = "pipeline.key"
 STAGE_TAG = "pipeline.stage"
 PIPELINE_TAG = "pipeline"  # the parent's: the command that ran the stages (`dvc repro`, ...)
 PARAM_LIMIT = 6000  # characters of a parameter's value MLflow stores (MAX_PARAM_VAL_LENGTH)
+# MLflow 3's UI opens an experiment of this kind on its runs (model training), not on traces
+EXPERIMENT_TAGS = {"mlflow.experimentKind": "custom_model_development"}
 
 
 def metric_key(stage: str, name: str) -> str:
@@ -106,7 +108,8 @@ def connect(cfg: MlflowSettings) -> str:
         if experiment is not None:
             return experiment.experiment_id
         return mlflow.create_experiment(cfg.experiment_name,
-                                        artifact_location=artifact_location(cfg))
+                                        artifact_location=artifact_location(cfg),
+                                        tags=EXPERIMENT_TAGS)
 
 
 def _local_store(cfg: MlflowSettings) -> tuple[Path, Path] | None:
@@ -484,4 +487,8 @@ def direct_stage_run(
             yield DirectRun(run, stage, parent_id)
         # the parent's end follows its last stage: the runs UI then shows a real duration
         client.set_terminated(parent_id, "FINISHED")
+    if header["dvc_process"]:
+        # under DVC, the writer moves both ends to this process's own end
+        pending_runs.end_record(header, created.info.run_id, parent_id)
+        pending_runs.hand_over(tuple(header["dvc_process"]))
 
