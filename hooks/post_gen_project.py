@@ -9,7 +9,6 @@ runs ``git init`` and makes the first commit (DVC experiments need one). The pro
 
 from __future__ import annotations
 
-import posixpath
 import shutil
 import subprocess
 import sys
@@ -22,7 +21,6 @@ INIT_GIT = "{{ cookiecutter.init_git }}" == "yes"
 # before rendering too); the pre-generation hook refuses line breaks and control characters.
 OWNER = "{{ cookiecutter.author_name | replace('\\', '\\\\') | replace('\x22', '\\\x22') }}"
 EMAIL = "{{ cookiecutter.author_email }}"  # checked as name@domain.tld by the pre-gen hook
-OWN_FILE = "{{ cookiecutter.own_file_path | replace('\\', '\\\\') | replace('\x22', '\\\x22') }}"
 OWN_DATA = "{{ cookiecutter.example_data }}" == "own_file"
 SERVER = "{{ cookiecutter.mlflow_tracking }}" == "server"
 SERVER_URL = "{{ cookiecutter.mlflow_server_url }}"  # the pre-gen hook admits no quote in a URL
@@ -80,8 +78,11 @@ def initialise() -> str:
 def before_first_run() -> str:
     """What only the user can do before the first run: their file, their server."""
     lines = ""
-    if OWN_DATA:  # the path as the pre-generation hook checked it and conf/data/ holds it
-        path = posixpath.normpath(OWN_FILE.strip().replace("\\", "/"))
+    if OWN_DATA:  # the path the data config holds (the answer as the pre-gen hook normalised it)
+        import yaml  # a dependency of cookiecutter
+
+        config = ROOT / "conf" / "data" / "own_file.yaml"
+        path = yaml.safe_load(config.read_text(encoding="utf-8"))["path"]
         lines += f"  cp <your table> '{path}'   # conf/data/own_file.yaml reads it there\n"
     if SERVER:
         lines += f"  # start the MLflow server at {SERVER_URL} (conf/mlflow/server.yaml)\n"
@@ -103,7 +104,7 @@ def next_steps() -> str:
         f"  cd {ROOT.name}\n"
         f"{before_first_run()}"
         "  uv venv && . .venv/bin/activate && uv pip install -e '.[dev]'   # or: make setup\n"
-        "  dvc repro      # the whole lifecycle; README.md: a faster first look, the reports\n"
+        "  dvc repro      # the whole lifecycle; README.md: a smaller first run, the reports\n"
     )
 
 
