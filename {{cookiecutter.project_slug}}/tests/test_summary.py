@@ -1,4 +1,4 @@
-"""`{{ cookiecutter.package_name }} summary`: one screen at 100 columns, on real outputs and on missing ones."""
+"""The summary command: one screen at 100 columns, on real outputs and on missing ones."""
 
 from __future__ import annotations
 
@@ -6,15 +6,18 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 import yaml
+from test_pipeline_e2e import scratch, sh  # noqa: F401  (scratch: a small copy of the project)
 
 from {{ cookiecutter.package_name }}.commands.summary import render
-from {{ cookiecutter.package_name }}.core.paths import DECISION, HEADLINE_METRICS, metrics_path
+from {{ cookiecutter.package_name }}.core.paths import DECISION, HEADLINE_METRICS, PACKAGE, metrics_path
 
 WIDTH = 100
+SUMMARY = [sys.executable, "-m", PACKAGE, "summary", "--width", str(WIDTH)]
 # a reason as long as the gate writes them (one line of decision.json)
 LONG_REASON = ("WARN bias audit flags `insurance`: equalized-odds difference 0.63 [0.46, 0.71] "
                "above the tolerance 0.1 (its whole interval is above the tolerance); "
@@ -161,3 +164,32 @@ def test_a_width_below_the_minimum_is_refused(reported, capsys):
     with pytest.raises(SystemExit):
         main(["--width", "10"])
     assert "--width must be at least 40" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_real_pipeline_run_fits_100_columns(scratch):  # noqa: F811  (the imported fixture)
+    # given a small copy of the project after the whole pipeline ran, committed
+    sh([sys.executable, "-m", "dvc", "repro"], scratch)
+    git(scratch, "add", "-A")
+    git(scratch, "commit", "-qm", "a first run")
+    # when the summary runs at 100 columns
+    shown = sh(SUMMARY, scratch)
+    # then every section has its content, within the width, and nothing changed since the commit
+    fits(shown)
+    assert "has not run yet" not in shown and "cannot be read" not in shown
+    assert "AUC" in shown and "(95% intervals)" in shown and "charter criteria met" in shown
+    assert "Gate: PASSED" in shown or "Gate: FAILED" in shown
+    assert "Monitoring: " in shown and "history, last row: " in shown
+    assert "nothing changed" in shown
+    # and after a setting changes in conf/ and is composed (the run ten seconds before, so
+    # the order of the files' times is certain), it is named, and the next step is repro
+    ran = time.time() - 10
+    os.utime(scratch / "dvc.lock", (ran, ran))
+    conf = scratch / "conf/evaluate/default.yaml"
+    conf.write_text(conf.read_text().replace("n_bootstrap: 200", "n_bootstrap: 150"))
+    sh([sys.executable, "-m", f"{PACKAGE}.stages.compose"], scratch)
+    shown = sh(SUMMARY, scratch)
+    fits(shown)
+    assert "evaluate.n_bootstrap: 200 -> 150" in shown
+    assert "conf/: M conf/evaluate/default.yaml" in shown
+    assert "Next: dvc repro" in shown

@@ -296,22 +296,29 @@ def changes_section(screen: Screen, root: Path) -> bool:
     return changed
 
 
-def conf_newer_than_params(root: Path) -> bool:
-    """Whether a file in conf/ was edited after params.yaml was composed from it."""
-    params = root / PARAMS_FILE
+def edited_since_run(root: Path) -> bool:
+    """Whether conf/ or params.yaml changed after the last run recorded its outputs.
+
+    The last run is dvc.lock's time (DVC writes it after each stage), or params.yaml's
+    before any run: a file in conf/ newer than it has not taken effect yet.
+    """
+    lock, params = root / "dvc.lock", root / PARAMS_FILE
     if not params.exists():
         return True
-    # a second's slack: a checkout writes both at about the same time
-    composed = params.stat().st_mtime + 1.0
-    return any(p.stat().st_mtime > composed for p in (root / CONF).rglob("*") if p.is_file())
+    ran = lock if lock.exists() else params
+    # a second's slack: a checkout writes them all at about the same time
+    since = ran.stat().st_mtime + 1.0
+    edited = [params] if ran is lock else []
+    edited += [p for p in (root / CONF).rglob("*") if p.is_file()]
+    return any(p.stat().st_mtime > since for p in edited)
 
 
 def next_command(root: Path, found: dict[str, Any], changed: bool) -> str:
     """The one command to run next, and why."""
     if any(found.get(step) is None for step in ("model", "gate", "monitor")):
         return f"{REPRO}   (steps above have not run)"
-    if conf_newer_than_params(root):
-        return f"{REPRO}   (conf/ was edited after the last run)"
+    if edited_since_run(root):
+        return f"{REPRO}   (conf/ or params.yaml changed after the last run)"
     decision, report = found["gate"], found["monitor"]
     if not decision.get("passed"):
         return "less reports/deploy/decision.md   (why the gate refused; then edit conf/)"
