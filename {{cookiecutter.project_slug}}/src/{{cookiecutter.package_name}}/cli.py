@@ -1,7 +1,7 @@
 """The command line: ``{{ cookiecutter.package_name }} <command> [options]`` (``--help`` on each).
 
 The pipeline's stages run under DVC (``dvc repro``); these are the commands around it. Each is a
-module with ``main(argv)``; add one (``summary``, ``tune``...) with a line in ``COMMANDS``.
+module with ``main(argv)``; add one with a line in ``COMMANDS``.
 """
 
 from __future__ import annotations
