@@ -33,6 +33,7 @@ import traceback
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -185,11 +186,13 @@ def _exit_ms(data: dict[str, Any]) -> int | None:
     return int(time.time() * 1000)
 
 
+@cache
 def process_start_ms() -> int:
     """When this process started: the run then spans the stage's work, not only its logging.
 
     On Linux from ``/proc`` (the start in clock ticks against the uptime, to 1/100 s): psutil
-    counts from the boot time rounded to the second, up to a second early.
+    counts from the boot time rounded to the second, up to a second early. Cached: every run of
+    one process starts at the same instant (the clocks are read anew on each call).
     """
     try:
         fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
