@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import subprocess
 import sys
+import time
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -21,12 +23,40 @@ from helpers import project_env, run, run_queue, wait_for_pending_runs
 pytestmark = pytest.mark.slow
 
 STAGES = ("compose", "define", "ingest", "validate", "labels", "prepare", "baseline", "train",
-          "evaluate", "deploy", "monitor")
+          "evaluate", "deploy", "monitor", "report")
 
 
 def ran_stages(output: str) -> set[str]:
     """Stages DVC says it ran (as opposed to skipped) in a repro's output."""
     return set(re.findall(r"Running stage '([\w-]+)'", output))
+
+
+# each stage's wall time in the first `dvc repro`, seconds (test_first_repro... measures it)
+STAGE_WALLS: dict[str, float] = {}
+
+
+def timed_repro(project: Path) -> tuple[str, dict[str, float]]:
+    """`dvc repro` with each output line timed on arrival; its output and each stage's wall time.
+
+    A stage's wall runs from DVC's "Running stage" line to the next line DVC prints for itself,
+    so it holds the stage's process and DVC's work around it (hashing its outputs, the lock).
+    """
+    env = {**project_env(project), "PYTHONUNBUFFERED": "1"}  # lines arrive as they are printed
+    process = subprocess.Popen(["dvc", "repro"], cwd=project, env=env, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert process.stdout is not None
+    lines = [(time.monotonic(), line) for line in process.stdout]
+    assert process.wait(timeout=900) == 0, "".join(line for _, line in lines)
+    walls: dict[str, float] = {}
+    current: tuple[str, float] | None = None
+    for at, line in lines:
+        started = re.match(r"Running stage '([\w-]+)'", line)
+        if current and (started or line.startswith(("Updating lock file", "Stage '"))):
+            walls[current[0]] = at - current[1]
+            current = None
+        if started:
+            current = (started.group(1), at)
+    return "".join(line for _, line in lines), walls
 
 
 def mlflow_client(project: Path):
@@ -54,9 +84,10 @@ def runs_by_stage(project: Path) -> dict[str, list]:
 def test_first_repro_runs_every_stage_and_logs_to_mlflow(demo_project):
     # given a freshly baked and installed project
     # when the whole pipeline runs
-    done = run(["dvc", "repro"], demo_project)
+    output, walls = timed_repro(demo_project)
+    STAGE_WALLS.update(walls)
     # then every stage ran
-    assert ran_stages(done.stdout) == set(STAGES), done.stdout
+    assert ran_stages(output) == set(STAGES), output
     # and MLflow holds one parent run with a child per logging stage, tagged
     grouped = runs_by_stage(demo_project)
     assert len(grouped["pipeline"]) == 1
@@ -70,12 +101,86 @@ def test_first_repro_runs_every_stage_and_logs_to_mlflow(demo_project):
             assert child.data.tags["dvc.experiment"] == "workspace"
     assert {r.data.tags["baseline"] for r in grouped["baseline"]} >= {"prior", "logistic"}
     train = grouped["train"][0]
-    assert train.data.metrics["valid_auc"] > 0.6
+    assert train.data.metrics["train/valid_auc"] > 0.6
     assert train.data.params["model.name"] == "hist_gradient_boosting"
     evaluate = grouped["evaluate"][0]
     for key in ("auc", "ap", "brier"):
-        assert 0 <= evaluate.data.metrics[key] <= 1, key
+        assert 0 <= evaluate.data.metrics[f"evaluate/{key}"] <= 1, key
     assert evaluate.data.tags["train_run_id"] == train.info.run_id
+
+
+def flat_params(params: dict, prefix: str = "") -> dict[str, str]:
+    """params.yaml as dotted keys, the way MLflow shows parameters (lists and leaves as text)."""
+    flat: dict[str, str] = {}
+    for key, value in params.items():
+        if isinstance(value, dict) and value:
+            flat.update(flat_params(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = str(value)
+    return flat
+
+
+def same_value(logged: str, value: str) -> bool:
+    """A parameter MLflow holds equals params.yaml's value: as numbers, else as text."""
+    try:
+        return float(logged) == float(value)
+    except ValueError:
+        return logged == value
+
+
+def test_the_parent_run_compares_pipelines_and_each_child_lasts_its_stage(demo_project,
+                                                                           tmp_path):
+    # given the first pipeline run's MLflow runs
+    client = mlflow_client(demo_project)
+    grouped = runs_by_stage(demo_project)
+    parent = grouped["pipeline"][0]
+    # then the parent carries the headline metrics, each estimate within its interval
+    metrics = parent.data.metrics
+    for name in ("auc", "ap", "brier", "cal_slope", "sensitivity"):
+        lo, estimate, hi = (metrics[f"evaluate/{name}{end}"] for end in ("_lo", "", "_hi"))
+        assert lo <= estimate <= hi, name
+    decision = json.loads((demo_project / "reports/deploy/decision.json").read_text())
+    assert metrics["deploy/passed"] == float(decision["passed"])
+    monitored = json.loads((demo_project / "reports/metrics/monitor.json").read_text())
+    assert metrics["monitor/max_psi"] == pytest.approx(monitored["max_psi"])
+    # and every parameter of params.yaml, flattened with dotted keys, as the stages read it
+    # (numbers as validated: `10` in the file is the float setting 10.0)
+    params = flat_params(yaml.safe_load((demo_project / "params.yaml").read_text()))
+    assert set(parent.data.params) == set(params)
+    for key, value in params.items():
+        assert same_value(parent.data.params[key], value), key
+    # and its own tags, not those of the stage that created it
+    tags = parent.data.tags
+    assert tags["pipeline"] == "dvc repro" and "dvc.stage" not in tags
+    assert len(tags["git.commit"]) == 40 and tags["dvc.experiment"] == "workspace"
+    assert tags["gate"] == ("passed" if decision["passed"] else "failed")
+    assert tags["monitor.verdict"] == monitored["verdict"]
+    # and each child lasts as long as its stage: within 10%, or 1.5 s for a stage of a few
+    # seconds, whose wall holds as much of DVC's own work (hashing its outputs, the lock file)
+    assert STAGE_WALLS, "the first repro's stage times are missing: run this file in order"
+    for stage, children in grouped.items():
+        if stage == "pipeline":
+            continue
+        wall = STAGE_WALLS[stage]
+        # baseline logs one run per baseline, all spanning the one stage process
+        duration = max(c.info.end_time - c.info.start_time for c in children) / 1000
+        assert abs(duration - wall) <= max(0.1 * wall, 1.5), (stage, duration, wall)
+    # and the logged model has the project's name
+    info = json.loads((demo_project / "models/train/model_info.json").read_text())
+    assert client.get_logged_model(info["model_id"]).name == "demo_lifecycle"
+    # and the version's description says why it passed or failed, with one tag per check
+    version = client.get_model_version("demo_lifecycle", str(decision["version"]))
+    verdict = "passed" if decision["passed"] else "failed"
+    assert version.description.startswith(f"Version {decision['version']} {verdict} the deploy")
+    assert "\n" not in version.description
+    checks = [version.tags[k] for k in sorted(version.tags) if k.startswith("gate.check.")]
+    assert checks == [reason[:4900] for reason in decision["reasons"]]
+    # and the deploy run holds decision.md, as the stage wrote it
+    deploy = grouped["deploy"][0]
+    decision_md = client.download_artifacts(deploy.info.run_id, "decision.md",
+                                            str(tmp_path))
+    assert Path(decision_md).read_text() == (
+        demo_project / "reports/deploy/decision.md").read_text()
 
 
 def test_model_is_logged_and_registered_with_an_alias(demo_project):
