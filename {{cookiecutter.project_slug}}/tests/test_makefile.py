@@ -14,7 +14,11 @@ TARGETS = {  # target: the command README.md gives for it
     "setup": 'uv pip install -e ".[dev]"',
     "repro": "dvc repro",
     "fast": "dvc exp run -S preset=fast",
+{%- if cookiecutter.mlflow_tracking == "server" %}
+    "ui": "The runs are on the tracking server",
+{%- else %}
     "ui": "mlflow ui --backend-store-uri sqlite:///mlflow.db",
+{%- endif %}
     "test": 'pytest -m "not slow"',
     "lint": "ruff check . && mypy",
     "report": "reports/index.html",
