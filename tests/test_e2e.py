@@ -18,12 +18,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import project_env, run, run_queue, wait_for_pending_runs
+from helpers import STAGES, project_env, run, run_queue, wait_for_pending_runs
 
 pytestmark = pytest.mark.slow
 
-STAGES = ("compose", "define", "ingest", "validate", "labels", "prepare", "baseline", "train",
-          "evaluate", "deploy", "monitor", "report")
 
 
 def ran_stages(output: str) -> set[str]:

@@ -7,12 +7,10 @@ import time
 
 import pytest
 import yaml
-from helpers import bake_and_install, run
+from helpers import STAGES, bake_and_install, run
 
 pytestmark = pytest.mark.slow
 
-STAGES = {"compose", "define", "ingest", "validate", "labels", "prepare", "baseline", "train",
-          "evaluate", "deploy", "monitor"}
 
 
 def test_the_fast_preset_runs_every_stage_on_2000_rows(tmp_path):
@@ -24,7 +22,7 @@ def test_the_fast_preset_runs_every_stage_on_2000_rows(tmp_path):
     wall = time.monotonic() - started
     # then every stage ran (at least every stage the pipeline has today) and completed
     ran = set(re.findall(r"Running stage '([\w-]+)'", done.stdout))
-    assert STAGES <= ran, done.stdout[-4000:]
+    assert ran >= set(STAGES), done.stdout[-4000:]
     # and the preset was really used: params.yaml and the ingested data have its 2,000 rows
     params = yaml.safe_load((project / "params.yaml").read_text(encoding="utf-8"))
     assert params["preset"] == {"name": "fast"}
