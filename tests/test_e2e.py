@@ -279,9 +279,11 @@ def test_editing_the_evaluate_config_reruns_evaluate_and_later_only(demo_project
     conf.write_text(conf.read_text().replace("calibration_bins: 10", "calibration_bins: 8"))
     done = run(["dvc", "repro"], demo_project)
     # then the edit took effect and only evaluate and its dependants re-ran
-    # (monitor follows only if the deploy decision changed, e.g. a new threshold)
-    assert {"compose", "evaluate", "deploy"} <= ran_stages(done.stdout), done.stdout
-    assert ran_stages(done.stdout) <= {"compose", "evaluate", "deploy", "monitor"}, done.stdout
+    # (monitor follows only if the deploy decision changed, e.g. a new threshold; the report
+    # reads every step's outputs)
+    assert {"compose", "evaluate", "deploy", "report"} <= ran_stages(done.stdout), done.stdout
+    assert ran_stages(done.stdout) <= {"compose", "evaluate", "deploy", "monitor", "report"}, \
+        done.stdout
     params = yaml.safe_load((demo_project / "params.yaml").read_text())
     assert params["evaluate"]["calibration_bins"] == 8
     evaluation = json.loads((demo_project / "reports/evaluate/evaluation.json").read_text())

@@ -9,7 +9,12 @@ import pandas as pd
 import pytest
 
 from {{ cookiecutter.package_name }}.metrics.summary import evaluate_binary
-from {{ cookiecutter.package_name }}.reporting.figures import group_axis_limits, plot_groups, plot_history, plot_importance
+from {{ cookiecutter.package_name }}.reporting.figures import (
+    group_axis_limits,
+    plot_groups,
+    plot_history,
+    plot_importance,
+)
 from {{ cookiecutter.package_name }}.reporting.label_report import render_label_report, review_sentence
 from {{ cookiecutter.package_name }}.reporting.monitoring_report import status_legend
 
