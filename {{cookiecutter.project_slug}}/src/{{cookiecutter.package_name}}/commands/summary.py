@@ -23,12 +23,17 @@ from pathlib import Path
 from typing import Any
 
 from ..core.config import PARAMS_FILE, flatten, project_root
-from ..core.paths import DECISION, HEADLINE_METRICS, PACKAGE, metrics_path
+from ..core.paths import (
+    DECISION,
+    HEADLINE_METRICS,
+    MONITOR_HISTORY,
+    MONITORING,
+    PACKAGE,
+    metrics_path,
+)
 
 MAX_WIDTH = 100
 MIN_WIDTH = 40
-MONITORING = "reports/monitor/latest/monitoring.json"
-HISTORY = "reports/monitor/history.csv"
 CONF = "conf"
 # (key in reports/metrics/evaluate.json, label), in reading order
 METRICS = (
@@ -162,7 +167,7 @@ def gate_section(screen: Screen, root: Path) -> dict[str, Any] | None:
 
 def last_history_row(root: Path) -> dict[str, str] | None:
     """The monitoring history's last row, or None when there is no history yet."""
-    path = root / HISTORY
+    path = root / MONITOR_HISTORY
     if not path.exists():
         return None
     with path.open(encoding="utf-8", newline="") as handle:

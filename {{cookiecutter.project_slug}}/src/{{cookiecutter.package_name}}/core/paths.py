@@ -32,6 +32,10 @@ MODEL_INFO = f"{MODEL_DIR}/model_info.json"      # MLflow run id, model id and U
 REFERENCE_PROFILE = f"{MODEL_DIR}/reference.json"  # monitoring reference (test split)
 EVALUATION = "reports/evaluate/evaluation.json"  # the full error analysis
 DECISION = "reports/deploy/decision.json"
+IMPORTANCE = "reports/train/importance.csv"    # permutation importance with its interval
+MONITOR_DIR = "reports/monitor/latest"          # the latest batch: verdict, report, figure
+MONITORING = f"{MONITOR_DIR}/monitoring.json"   # the latest batch's verdict
+MONITOR_HISTORY = "reports/monitor/history.csv"  # one row per monitored batch
 # Key of the logged model's metadata holding ``{column: [min, max]}``: train writes it, the
 # server checks request rows against it.
 RANGES_KEY = "validated_ranges"

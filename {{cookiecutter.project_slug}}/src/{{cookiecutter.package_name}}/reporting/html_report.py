@@ -20,7 +20,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..core.paths import CHARTER, DECISION, EVALUATION, LABEL_SUSPECTS, MODEL_INFO, metrics_path
+from ..core.paths import (
+    CHARTER,
+    DECISION,
+    EVALUATION,
+    IMPORTANCE,
+    LABEL_SUSPECTS,
+    MODEL_INFO,
+    MONITOR_DIR,
+    MONITOR_HISTORY,
+    MONITORING,
+    metrics_path,
+)
 from ..decisions.charter import parse_criteria
 from ..decisions.wording import ci, num
 from .label_report import TOP_SUSPECTS, review_sentence
@@ -29,12 +40,8 @@ REPORT_HTML = "reports/index.html"
 PROFILE = "reports/data/profile.json"
 DATA_FIGURES = "reports/data"
 LABEL_SUMMARY = "reports/labels/summary.json"
-IMPORTANCE = "reports/train/importance.csv"
 TRAIN_FIGURES = "reports/train"   # importance.png, drawn by train
 EVALUATION_FIGURES = "reports/evaluate/figures"
-MONITOR_LATEST = "reports/monitor/latest/monitoring.json"
-MONITOR_FIGURES = "reports/monitor/latest"
-MONITOR_HISTORY = "reports/monitor/history.csv"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 HISTORY_ROWS = 20     # latest monitored batches shown
@@ -232,20 +239,20 @@ def deploy_section(root: Path) -> dict[str, Any]:
 
 def monitor_section(root: Path) -> dict[str, Any]:
     """The latest batch's verdict, its drift per feature, and the history of batches."""
-    latest = _json(root, MONITOR_LATEST)
+    latest = _json(root, MONITORING)
     history = _csv(root, MONITOR_HISTORY)
     if latest is None and history is None:
-        return {"missing": MONITOR_LATEST}
+        return {"missing": MONITORING}
     features = sorted(((latest or {}).get("drift") or {}).get("features", {}).items(),
                       key=lambda kv: -(kv[1].get("psi") or 0.0))
     rows = [{**row, **{k: _float(row.get(k)) for k in (
                 "n", "max_psi", "expected_auc", "real_auc", "real_auc_low", "real_auc_high")}}
             for row in (history or [])[-HISTORY_ROWS:]]
-    return {"latest": latest, "latest_missing": MONITOR_LATEST if latest is None else None,
+    return {"latest": latest, "latest_missing": MONITORING if latest is None else None,
             "features": features, "history": rows[::-1],
             "n_history": len(history or []),
             "history_missing": MONITOR_HISTORY if history is None else None,
-            "figures": _figures(root / MONITOR_FIGURES) if latest is not None else []}
+            "figures": _figures(root / MONITOR_DIR) if latest is not None else []}
 
 
 def _guarded(build: Callable[[], dict[str, Any]]) -> dict[str, Any]:

@@ -21,6 +21,9 @@ from ..core.config import project_root
 from ..core.errors import run_stage
 from ..core.io import write_json, write_text
 from ..core.paths import (
+    MONITOR_DIR,
+    MONITOR_HISTORY,
+    MONITORING,
     PACKAGE,
     RAW_BATCH,
     metrics_path,
@@ -35,8 +38,6 @@ if TYPE_CHECKING:
     from ..reporting.figures import HistoryFigure
 
 log = logging.getLogger(__name__)
-OUT_DIR = "reports/monitor/latest"
-HISTORY = "reports/monitor/history.csv"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -93,12 +94,13 @@ def _judge(batch_file: Path | None, figure: HistoryFigure) -> tuple[
     for reason in result["verdict"]["reasons"]:
         log.info("  - %s", reason)
 
-    out = root / OUT_DIR
-    write_json(out / "monitoring.json", result)
+    out = root / MONITOR_DIR
+    write_json(root / MONITORING, result)
     write_text(out / "report.md", render_report(result, settings.monitor.thresholds))
-    append_history(root / HISTORY, name, summary_row(
+    history = root / MONITOR_HISTORY
+    append_history(history, name, summary_row(
         result["drift"], result["performance"], result["verdict"]))
-    figure.draw(root / HISTORY, out / "history.png", settings.monitor.thresholds.model_dump())
+    figure.draw(history, out / "history.png", settings.monitor.thresholds.model_dump())
     summary = result["drift"]["summary"]
     metrics = {"verdict": verdict, "n_drift_features": summary["n_drift"],
                "max_psi": summary["max_psi"], "prediction_psi": summary["prediction_psi"],

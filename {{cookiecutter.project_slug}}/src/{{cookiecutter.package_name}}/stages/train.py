@@ -15,7 +15,14 @@ import time
 from ..core.config import project_root
 from ..core.errors import run_stage
 from ..core.io import write_json, write_table
-from ..core.paths import MODEL_FILE, MODEL_INFO, MODEL_PREDICTIONS, REFERENCE_PROFILE, metrics_path
+from ..core.paths import (
+    IMPORTANCE,
+    MODEL_FILE,
+    MODEL_INFO,
+    MODEL_PREDICTIONS,
+    REFERENCE_PROFILE,
+    metrics_path,
+)
 from ..core.settings import load_settings
 from ..core.tracking import check_store
 from ..data.dataset import categorical_features, load_schema, load_split, numeric_features
@@ -101,7 +108,7 @@ def main() -> None:
 
     ranking = importance(model, X_valid, y_valid, settings.train.permutation_importance, seed,
                          p=p_valid)
-    write_table(root / "reports/train/importance.csv", ranking)
+    write_table(root / IMPORTANCE, ranking)
     from ..reporting.figures import plot_importance
 
     plot_importance(ranking, root / "reports/train/importance.png")
